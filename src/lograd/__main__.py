@@ -1,0 +1,5 @@
+import sys
+
+from lograd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""The ``lograd`` command line: a thin layer over the library.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its parser
+and sets ``func`` to a handler ``func(args) -> int``. User errors raise :class:`lograd.errors.UserError`
+(or ``ValueError``/``OSError`` from validation) and become one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lograd import __version__
+from lograd.errors import UserError
+
+SUBCOMMAND_MODULES = ("explain", "train", "predict", "evaluate")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog="lograd",
+        description="Logistic regression by gradient descent, every derivative by backpropagation.",
+    )
+    parser.add_argument("--version", action="version", version=f"lograd {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
+    import importlib
+
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"lograd.cli.{name}")
+        except ModuleNotFoundError as exc:  # a subcommand not written yet
+            if exc.name == f"lograd.cli.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"lograd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lograd {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
