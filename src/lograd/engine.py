@@ -13,7 +13,8 @@ to that input's shape (:func:`unbroadcast`), so no VJP has to think about broadc
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -272,7 +273,8 @@ def apply(name: str, *inputs, **params) -> Tensor:
         op = OPS[name]
     except KeyError:
         raise NotImplementedError(f"no primitive op named '{name}' in lograd.engine.OPS") from None
-    like = next((x.dtype for x in inputs if isinstance(x, Tensor) and not sp.issparse(x.data)), None)
+    dense = (x for x in inputs if isinstance(x, Tensor) and not sp.issparse(x.data))
+    like = next((x.dtype for x in dense), None)
     tensors = [x if isinstance(x, Tensor) else _constant(x, like) for x in inputs]
     out = Tensor.__new__(Tensor)
     out.data = _as_array(op.forward(*[t.data for t in tensors], **params))

@@ -58,7 +58,7 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, max_elements=64, n_dir
     for k, (point, leaf) in enumerate(zip(points, leaves)):
         analytic = np.zeros_like(point) if leaf.grad is None else leaf.grad
         if point.size <= max_elements:
-            probes = [(f"element {np.unravel_index(i, point.shape)}", np.eye(point.size)[i])
+            probes = [(f"element {_index(i, point.shape)}", np.eye(point.size)[i])
                       for i in range(point.size)]
         else:
             probes = [(f"random direction {j}", _unit(rng.standard_normal(point.size)))
@@ -77,6 +77,10 @@ def gradcheck(f, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, max_elements=64, n_dir
     if worst is not None:
         raise GradcheckError(f"gradient mismatch, worst at {worst[1]}")
     return True
+
+
+def _index(flat, shape):
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
 
 
 def _unit(v):

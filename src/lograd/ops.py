@@ -176,8 +176,8 @@ def log_sigmoid(x):
 
 def log_softmax(z, axis=-1):
     """``z - logsumexp(z)`` along ``axis``, written from primitives (the shift cancels)."""
-    data = z.data if isinstance(z, Tensor) else np.asarray(z)
-    shift = np.max(data, axis=axis, keepdims=True)  # a constant: keeps exp() from overflowing
+    z = z if isinstance(z, Tensor) else Tensor(z)
+    shift = np.max(z.data, axis=axis, keepdims=True)  # a constant: keeps exp() from overflowing
     shifted = z - shift
     return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 

@@ -1,8 +1,8 @@
 """The ``lograd`` command line: a thin layer over the library.
 
-Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its parser
-and sets ``func`` to a handler ``func(args) -> int``. User errors raise :class:`lograd.errors.UserError`
-(or ``ValueError``/``OSError`` from validation) and become one line on stderr with exit status 2.
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its
+parser and sets ``func`` to a handler ``func(args) -> int``. User errors raise
+:class:`lograd.errors.UserError` and become one line on stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Logistic regression by gradient descent, every derivative by backpropagation.",
     )
     parser.add_argument("--version", action="version", version=f"lograd {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+    )
     import importlib
 
     for name in SUBCOMMAND_MODULES:

@@ -1,0 +1,295 @@
+"""The engine: every op in the table against finite differences, and backward's bookkeeping."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import lograd
+from lograd import OPS, Tensor, gradcheck, no_grad, ops
+from lograd.engine import apply, unbroadcast
+
+rng = np.random.default_rng(0)
+
+
+def randn(*shape):
+    return rng.standard_normal(shape)
+
+
+def positive(*shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(*shape):
+    """Values with |x| >= 0.2, so relu's kink is never inside the finite-difference step."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
+
+
+def one_hot(n, k):
+    return np.eye(k)[rng.integers(0, k, n)]
+
+
+C3, C423 = randn(3), randn(4, 2, 3)  # fixed constants: a checked function must be deterministic
+
+# For every primitive: (function of Tensors, inputs) cases, shapes broadcasting on both sides.
+OP_CASES = {
+    "add": [(lambda a, b: a + b, [randn(3, 4), randn(4)]),
+            (lambda a, b: a + b, [randn(3, 1), randn(1, 5)]),
+            (lambda a, b: a + b, [randn(), randn(2, 3)])],
+    "sub": [(lambda a, b: a - b, [randn(3, 4), randn(3, 1)]),
+            (lambda a, b: a - b, [randn(5), randn(2, 5)])],
+    "mul": [(lambda a, b: a * b, [randn(3, 4), randn(4)]),
+            (lambda a, b: a * b, [randn(2, 1, 3), randn(4, 1)])],
+    "div": [(lambda a, b: a / b, [randn(3, 4), positive(4)]),
+            (lambda a, b: a / b, [randn(3, 1), positive(1, 5)])],
+    "neg": [(lambda a: -a, [randn(3, 4)]), (lambda a: -a, [randn()])],
+    "pow": [(lambda a: a ** 3, [randn(3, 4)]), (lambda a: a ** -1.5, [positive(5)]),
+            (lambda a: a ** 0.5, [positive(2, 3)])],
+    "matmul": [(lambda a, b: a @ b, [randn(3, 4), randn(4, 2)]),
+               (lambda a, b: a @ b, [randn(3, 4), randn(4)]),
+               (lambda a, b: a @ b, [randn(4), randn(4, 2)]),
+               (lambda a, b: a @ b, [randn(4), randn(4)]),
+               (lambda a, b: a @ b, [randn(2, 3, 4), randn(4, 5)]),
+               (lambda a, b: a @ b, [randn(2, 3, 4), randn(4)])],
+    "sum": [(lambda a: a.sum(), [randn(3, 4)]),
+            (lambda a: a.sum(axis=0), [randn(3, 4)]),
+            (lambda a: a.sum(axis=(0, 2), keepdims=True), [randn(2, 3, 4)]),
+            (lambda a: a.sum(axis=-1), [randn(2, 3, 4)])],
+    "exp": [(lambda a: a.exp(), [randn(3, 4)])],
+    "log": [(lambda a: a.log(), [positive(3, 4)])],
+    "sigmoid": [(lambda a: a.sigmoid(), [randn(3, 4)]), (lambda a: a.sigmoid(), [randn()])],
+    "tanh": [(lambda a: a.tanh(), [randn(3, 4)])],
+    "relu": [(lambda a: a.relu(), [away_from_zero(3, 4)])],
+    "reshape": [(lambda a: a.reshape(4, 3) * np.arange(12.0).reshape(4, 3), [randn(3, 4)]),
+                (lambda a: a.reshape(-1), [randn(2, 3)])],
+    "transpose": [(lambda a: a.T @ C3, [randn(3, 4)]),
+                  (lambda a: a.transpose((2, 0, 1)) * C423, [randn(2, 3, 4)])],
+    "getitem": [(lambda a: a[1], [randn(3, 4)]),
+                (lambda a: a[:, [0, 0, 2]], [randn(3, 4)]),
+                (lambda a: a[a.data > 0], [randn(5)])],
+    "sigmoid_cross_entropy": [
+        (lambda z, y: ops.sigmoid_cross_entropy(z, y), [randn(6), rng.uniform(0, 1, 6)]),
+        (lambda z, y: ops.sigmoid_cross_entropy(z, y), [5 * randn(3, 4), rng.uniform(0, 1, 4)])],
+    "softmax_cross_entropy": [
+        (lambda z, y: ops.softmax_cross_entropy(z, y), [randn(5, 3), one_hot(5, 3)]),
+        (lambda z, y: ops.softmax_cross_entropy(z, y), [randn(2, 5, 4), rng.uniform(0, 1, (5, 4))]),
+    ],
+}
+
+
+def test_every_op_in_the_table_has_test_cases():
+    assert set(OPS) == set(OP_CASES), "every primitive op needs gradcheck cases in OP_CASES"
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_gradients_match_finite_differences(name):
+    for f, inputs in OP_CASES[name]:
+        out = f(*[Tensor(x, requires_grad=True) for x in inputs])
+        assert out.op is not None and name in _ops_in_graph(out), f"case does not exercise {name}"
+        gradcheck(f, *inputs, atol=1e-7, rtol=1e-6)
+
+
+def _ops_in_graph(out):
+    seen, stack = set(), [out]
+    while stack:
+        t = stack.pop()
+        if t.op:
+            seen.add(t.op.name)
+        stack.extend(t.parents)
+    return seen
+
+
+broadcastable = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=broadcastable, op=st.sampled_from(["add", "sub", "mul", "div"]))
+def test_binary_ops_on_generated_broadcast_shapes(shapes, op):
+    a_shape, b_shape = shapes.input_shapes
+    a = rng.standard_normal(a_shape)
+    b = rng.uniform(0.5, 2.0, b_shape) * rng.choice([-1, 1], b_shape)
+    gradcheck(lambda x, y: apply(op, x, y), a, b, atol=1e-7, rtol=1e-6)
+
+
+def test_gradcheck_catches_a_wrong_vjp():
+    from lograd.engine import defop
+
+    defop("bad_square", np.square, lambda g, ans, x: g * x)  # wrong: should be 2x
+    try:
+        with pytest.raises(lograd.GradcheckError, match="input 0"):
+            gradcheck(lambda x: apply("bad_square", x).sum(), randn(3))
+    finally:
+        del OPS["bad_square"]
+
+
+def test_gradcheck_uses_random_directions_for_large_inputs():
+    big = randn(40, 30)
+    assert gradcheck(lambda a: (a.tanh() * a).sum(), big, max_elements=64)
+
+
+def test_reuse_accumulates():
+    a = Tensor(3.0, requires_grad=True)
+    (a + a).backward()
+    assert a.grad == 2.0
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, -4.0])
+
+
+def test_node_feeding_two_branches_accumulates():
+    x = Tensor(np.array([0.5, 1.5]), requires_grad=True)
+    h = x.exp()  # used twice below
+    loss = (h * 2.0).sum() + h.log().sum()  # d/dx = 2 e^x + 1
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * np.exp(x.data) + 1, rtol=1e-14)
+    np.testing.assert_allclose(h.grad, 2 + 1 / h.data, rtol=1e-14)
+
+
+def test_leaf_gradients_accumulate_across_backward_calls_until_cleared():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * 3.0).sum().backward()
+    (w * 3.0).sum().backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])
+    w.zero_grad()
+    assert w.grad is None
+
+
+def test_long_chain_has_no_recursion_limit():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad == pytest.approx(1.0001 ** 100_000, rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved_through_forward_and_backward(dtype):
+    X = rng.standard_normal((5, 3)).astype(dtype)
+    w = Tensor(np.zeros(3, dtype), requires_grad=True)
+    b = Tensor(np.zeros((), dtype), requires_grad=True)
+    y = np.array([0, 1, 1, 0, 1])
+    loss = ops.sigmoid_cross_entropy(X @ w + b, y).mean() + 0.5 * (w * w).sum()
+    loss.backward()
+    assert loss.dtype == dtype and w.grad.dtype == dtype and b.grad.dtype == dtype
+
+
+def test_integers_become_floats():
+    assert Tensor([1, 2]).dtype == np.float64
+    assert (Tensor(np.ones(2, np.float32)) * np.array([1, 2])).dtype == np.float32
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("w_shape", [(6,), (6, 3)])
+def test_sparse_matmul_equals_dense(fmt, w_shape):
+    X = sp.random(8, 6, density=0.4, format=fmt, random_state=1)
+    w_sparse = Tensor(randn(*w_shape), requires_grad=True)
+    w_dense = Tensor(w_sparse.data.copy(), requires_grad=True)
+    upstream = randn(8, *w_shape[1:])
+    out_sparse, out_dense = X @ w_sparse, X.toarray() @ w_dense
+    np.testing.assert_allclose(out_sparse.data, out_dense.data, rtol=1e-13)
+    (out_sparse * upstream).sum().backward()
+    (out_dense * upstream).sum().backward()
+    np.testing.assert_allclose(w_sparse.grad, w_dense.grad, rtol=1e-13)
+    assert isinstance(w_sparse.grad, np.ndarray)
+
+
+def test_sparse_tensor_cannot_require_grad():
+    with pytest.raises(ValueError, match="sparse"):
+        Tensor(sp.eye(3, format="csr"), requires_grad=True)
+
+
+@pytest.mark.parametrize("z", [-1e4, -800.0, 0.0, 800.0, 1e4])
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_sigmoid_cross_entropy_is_finite_and_exact_at_extreme_logits(z, y):
+    zt = Tensor(np.array([z]), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        loss = ops.sigmoid_cross_entropy(zt, np.array([y]))
+        loss.sum().backward()
+    # exact reference: log(1 + e^z) - y z = max(z, 0) - y z + log1p(e^-|z|)
+    expected = max(z, 0.0) - y * z + np.log1p(np.exp(-abs(z)))
+    assert np.isfinite(loss.data).all()
+    assert loss.data[0] == pytest.approx(expected, rel=1e-15, abs=1e-300)
+    sigmoid = 1.0 / (1.0 + np.exp(-z)) if z > -700 else 0.0
+    assert zt.grad[0] == sigmoid - y
+
+
+def test_sigmoid_cross_entropy_gradient_is_sigmoid_minus_y():
+    z = Tensor(5 * randn(50), requires_grad=True)
+    y = rng.integers(0, 2, 50).astype(float)
+    ops.sigmoid_cross_entropy(z, y).sum().backward()
+    np.testing.assert_array_equal(z.grad, ops.sigmoid(z.data).data - y)
+
+
+def test_softmax_cross_entropy_is_finite_at_extreme_logits_and_gradient_is_softmax_minus_y():
+    z = Tensor(np.array([[1e4, -1e4, 0.0], [-3.0, 2.0, 1.0]]), requires_grad=True)
+    y = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        loss = ops.softmax_cross_entropy(z, y)
+        loss.sum().backward()
+    assert loss.data[0] == pytest.approx(2e4)
+    np.testing.assert_allclose(z.grad, ops.softmax(z.data).data - y, atol=1e-15)
+    np.testing.assert_allclose(ops.softmax(z.data).data.sum(axis=1), 1.0)
+
+
+def test_composites_match_their_definitions():
+    z = randn(4, 3)
+    np.testing.assert_allclose(ops.log_softmax(z).data.sum(axis=1) * 0 + np.exp(
+        ops.log_softmax(z).data).sum(axis=1), 1.0)
+    np.testing.assert_allclose(ops.log_sigmoid(z).data, np.log(1 / (1 + np.exp(-z))), rtol=1e-12)
+    weights = randn(4, 3)
+    gradcheck(lambda t: ops.log_softmax(t) * weights, z)
+    gradcheck(lambda t: t.mean(axis=0), z)
+
+
+def test_no_grad_and_detach_record_no_graph():
+    w = Tensor(randn(3), requires_grad=True)
+    with no_grad():
+        out = (w * 2.0).sum()
+    assert not out.requires_grad and out.op is None
+    d = w.detach()
+    assert not d.requires_grad and d.data is w.data
+    assert (w * 2.0).requires_grad  # the context restored grad recording
+
+
+def test_backward_on_non_scalar_needs_upstream_gradient():
+    x = Tensor(randn(3), requires_grad=True)
+    with pytest.raises(ValueError, match="explicit upstream"):
+        (x * 2.0).backward()
+    (x * 2.0).backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_missing_vjp_raises_naming_the_op():
+    from lograd.engine import defop
+
+    defop("floor", np.floor, None)
+    try:
+        x = Tensor(randn(3), requires_grad=True)
+        with pytest.raises(NotImplementedError, match="'floor'"):
+            apply("floor", x).sum().backward()
+        with pytest.raises(NotImplementedError, match="no primitive op named 'nope'"):
+            apply("nope", x)
+    finally:
+        del OPS["floor"]
+
+
+def test_unbroadcast_sums_back_to_shape():
+    g = np.ones((2, 3, 4))
+    assert unbroadcast(g, (3, 1)).tolist() == [[8.0]] * 3
+    assert unbroadcast(g, ()).item() == 24.0
+
+
+def test_lecture_step_by_hand():
+    """One gradient-descent step of the lecture's graph, against its closed forms."""
+    x, y = np.array([1.0, 2.0]), 1.0
+    w = Tensor(np.array([0.5, -0.3]), requires_grad=True)
+    b = Tensor(0.1, requires_grad=True)
+    a = (w @ x + b).sigmoid()
+    loss = -(y * a.log() + (1 - y) * (1 - a).log())
+    loss.backward()
+    dz = a.data - y
+    np.testing.assert_allclose(w.grad, x * dz, rtol=1e-12)
+    np.testing.assert_allclose(b.grad, dz, rtol=1e-12)
