@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lograd
-from lograd import OPS, Tensor, gradcheck, no_grad, ops
+from lograd import OPS, Tensor, gradcheck, losses, no_grad, ops
 from lograd.engine import apply, unbroadcast
 
 rng = np.random.default_rng(0)
@@ -32,6 +32,7 @@ def one_hot(n, k):
 
 
 C3, C423 = randn(3), randn(4, 2, 3)  # fixed constants: a checked function must be deterministic
+X63, Y6, Y62, S6 = randn(6, 3), rng.uniform(0, 1, 6), one_hot(6, 2), positive(6)
 
 # For every primitive: (function of Tensors, inputs) cases, shapes broadcasting on both sides.
 OP_CASES = {
@@ -76,6 +77,9 @@ OP_CASES = {
         (lambda z, y: ops.softmax_cross_entropy(z, y), [randn(5, 3), one_hot(5, 3)]),
         (lambda z, y: ops.softmax_cross_entropy(z, y), [randn(2, 5, 4), rng.uniform(0, 1, (5, 4))]),
     ],
+    "linear_logistic_loss": [  # the fused one-pass kernel (lograd.losses); X, Y, s constants
+        (lambda w, b: losses.fused_data_loss(X63, w, b, Y6, None), [randn(3), randn()]),
+        (lambda w, b: losses.fused_data_loss(X63, w, b, Y62, S6), [randn(3, 2), randn(2)])],
 }
 
 

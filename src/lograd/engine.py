@@ -25,20 +25,25 @@ class Op(NamedTuple):
 
     Each VJP is ``vjp(g, ans, *arrays, **params) -> gradient for that argument``, where ``g`` is
     dL/d(output) and ``ans`` the forward's result. ``None`` means the op is not differentiable in
-    that argument.
+    that argument. An op with ``saves=True`` has a forward that returns ``(value, saved)``: work
+    done in the forward that its VJPs reuse, passed to each of them as the keyword ``saved``.
     """
 
     name: str
     forward: Callable
     vjps: tuple
+    saves: bool = False
 
 
 OPS: dict[str, Op] = {}
 
 
-def defop(name: str, forward: Callable, *vjps: Callable | None) -> None:
-    """Register the primitive ``name`` with its forward and one VJP per argument."""
-    OPS[name] = Op(name, forward, vjps)
+def defop(name: str, forward: Callable, *vjps: Callable | None, saves: bool = False) -> None:
+    """Register the primitive ``name`` with its forward and one VJP per argument.
+
+    With ``saves=True`` the forward returns ``(value, saved)`` and each VJP gets ``saved=``.
+    """
+    OPS[name] = Op(name, forward, vjps, saves)
 
 
 _grad_enabled = True
@@ -65,10 +70,12 @@ def _as_array(value, like_dtype=None):
     A Python scalar or a non-float array mixed into an expression takes the float dtype of the
     tensor it meets, so that float32 computations stay float32.
     """
-    if sp.issparse(value):
+    if type(value) is np.ndarray and value.dtype.kind == "f":
+        return value  # the common case, kept cheap for tiny graphs
+    if not isinstance(value, (np.generic, float, int)) and sp.issparse(value):
         return value
     array = np.asarray(value)
-    if not np.issubdtype(array.dtype, np.floating):
+    if array.dtype.kind != "f":  # not a floating dtype
         array = array.astype(like_dtype or np.float64)
     elif like_dtype is not None and array.ndim == 0 and not isinstance(value, np.ndarray):
         array = array.astype(like_dtype)  # a Python float is "weak": it follows the tensor
@@ -173,18 +180,23 @@ class Tensor:
                 node.grad = node.grad + g
             else:
                 node.grad = g
+            arrays = [p.data for p in node.parents]
+            vjps = node.op.vjps if node.op is not None else ()
             for i, parent in enumerate(node.parents):
                 if not parent.requires_grad:
                     continue
-                vjp = node.op.vjps[i] if i < len(node.op.vjps) else None
+                vjp = vjps[i] if i < len(vjps) else None
                 if vjp is None:
                     raise NotImplementedError(
                         f"op '{node.op.name}' has no VJP for its argument {i}"
                     )
-                arrays = [p.data for p in node.parents]
                 contribution = vjp(g, node.data, *arrays, **node.params)
-                contribution = unbroadcast(np.asarray(contribution), parent.shape)
-                contribution = contribution.astype(parent.dtype, copy=False)
+                if type(contribution) is not np.ndarray:
+                    contribution = np.asarray(contribution)
+                if contribution.shape != parent.data.shape:
+                    contribution = unbroadcast(contribution, parent.data.shape)
+                if contribution.dtype != parent.data.dtype:
+                    contribution = contribution.astype(parent.data.dtype)
                 key = id(parent)
                 pending[key] = pending[key] + contribution if key in pending else contribution
 
@@ -273,14 +285,22 @@ def apply(name: str, *inputs, **params) -> Tensor:
         op = OPS[name]
     except KeyError:
         raise NotImplementedError(f"no primitive op named '{name}' in lograd.engine.OPS") from None
-    dense = (x for x in inputs if isinstance(x, Tensor) and not sp.issparse(x.data))
-    like = next((x.dtype for x in dense), None)
+    # (plain loops, not generators: this runs once per op, and tiny graphs are all overhead)
+    like = None  # a constant takes the dtype of the first dense tensor
+    for x in inputs:
+        if isinstance(x, Tensor) and isinstance(x.data, np.ndarray):
+            like = x.data.dtype
+            break
     tensors = [x if isinstance(x, Tensor) else _constant(x, like) for x in inputs]
+    value = op.forward(*[t.data for t in tensors], **params)
+    if op.saves:  # (value, work its VJPs reuse)
+        value, saved = value
+        params = {**params, "saved": saved}
     out = Tensor.__new__(Tensor)
-    out.data = _as_array(op.forward(*[t.data for t in tensors], **params))
+    out.data = _as_array(value)
     out.grad = None
     out.name = None
-    out.requires_grad = _grad_enabled and any(t.requires_grad for t in tensors)
+    out.requires_grad = _grad_enabled and any([t.requires_grad for t in tensors])
     if out.requires_grad:
         out.op, out.parents, out.params = op, tuple(tensors), params
     else:
@@ -290,7 +310,10 @@ def apply(name: str, *inputs, **params) -> Tensor:
 
 def _constant(value, like_dtype) -> Tensor:
     tensor = Tensor.__new__(Tensor)
-    tensor.data = _as_array(value, like_dtype)
+    if type(value) in (float, int, bool):  # a Python number follows the tensor's float dtype
+        tensor.data = np.array(value, dtype=like_dtype or np.float64)
+    else:
+        tensor.data = _as_array(value, like_dtype)
     tensor.grad, tensor.requires_grad, tensor.op, tensor.parents = None, False, None, ()
     tensor.params, tensor.name = {}, None
     return tensor
@@ -322,7 +345,9 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        stack.extend((p, False) for p in node.parents if p.requires_grad and id(p) not in visited)
+        for p in node.parents:
+            if p.requires_grad and id(p) not in visited:
+                stack.append((p, False))
     return order
 
 

@@ -8,10 +8,11 @@ parser and sets ``func`` to a handler ``func(args) -> int``. User errors raise
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from lograd import __version__
-from lograd.errors import UserError
+from lograd.errors import DivergenceError, UserError
 
 SUBCOMMAND_MODULES = ("explain", "train", "predict", "evaluate")
 
@@ -53,9 +54,13 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UserError as exc:
+    except (UserError, DivergenceError) as exc:
         print(f"lograd {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `lograd ... | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet
+        return 0
     except KeyboardInterrupt:
         print(f"lograd {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,654 @@
+"""Speed and memory of lograd against the physical limit and other libraries.
+
+Run (the README's Performance table comes from the full size; ~10 minutes, ~3 GB of RAM)::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/bench_speed.py
+
+Smaller and faster (about a minute)::
+
+    python3 bench/bench_speed.py --n 100000 --sparse-n 100000 --sparse-d 10000
+
+Sections (``--sections 1,3`` runs some of them):
+
+1. one full-batch gradient step, dense X of n x d, float64 and float32: lograd's fused op (and its
+   unfused graph) vs one parallel read of X (the limit), a hand-written NumPy step and PyTorch
+   autograd (if ``pip install torch==2.13.0`` was done);
+2. time to reach the optimum on the same data (objective within 1e-6 relative of scikit-learn's
+   at a tight tolerance): lograd vs scikit-learn's lbfgs, newton-cholesky and SGDClassifier;
+3. the lecture's tiny graph (one example, two features): one gradient-descent step;
+4. peak resident memory of a fit (measured in a fresh process) vs the bytes of X;
+5. sparse CSR X: one step and time to optimum, lograd vs scipy.sparse / scikit-learn.
+
+Every time is the median of ``--repeats`` runs; ratios are taken within one run. The machine,
+library versions and BLAS set-up are printed first. ``--output FILE`` also writes the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numba
+import numpy as np
+import scipy
+import scipy.sparse as sp
+import sklearn
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import lograd
+from lograd import Tensor
+from lograd.losses import _pick_kernel, fused_data_loss, unfused_data_loss
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+TORCH_MISSING = "PyTorch not installed (pip install torch==2.13.0): its rows are skipped"
+OPT_RTOL = 1e-6  # "reached the optimum": objective within this relative distance of the reference
+
+
+# -- report ---------------------------------------------------------------------------------------
+class Report:
+    """Collects lines; prints them as they come and can write them all at the end."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, text=""):
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def table(self, header, rows):
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+        fmt = "| " + " | ".join(f"{{:{w}}}" for w in widths) + " |"
+        self(fmt.format(*header))
+        self("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        for row in rows:
+            self(fmt.format(*[str(c) for c in row]))
+        self()
+
+    def write(self, path):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(self.lines) + "\n")
+        os.replace(tmp, path)
+
+
+def describe_machine(report):
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    import psutil
+
+    report("## Machine")
+    report(f"- CPU: {cpu}, {os.cpu_count()} logical cores, numba threads "
+           f"{numba.get_num_threads()} ({numba.config.THREADING_LAYER} layer)")
+    report(f"- RAM: {psutil.virtual_memory().total / 2**30:.1f} GiB; {platform.platform()}")
+    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}",
+                f"scipy {scipy.__version__}", f"scikit-learn {sklearn.__version__}",
+                f"numba {numba.__version__}", f"lograd {lograd.__version__}",
+                f"torch {torch.__version__}" if torch else "torch absent"]
+    report(f"- Versions: {', '.join(versions)}")
+    for lib in threadpool_info():
+        if lib["user_api"] == "blas":
+            report(f"- BLAS: {lib['internal_api']} {lib['version']} kernel "
+                   f"{lib.get('architecture')} x{lib['num_threads']} threads "
+                   f"({os.path.basename(lib['filepath'])})")
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                           "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
+                                           "OMP_NUM_THREADS")}
+    report(f"- Environment: {', '.join(f'{k}={v}' for k, v in env.items() if v) or 'no BLAS vars'}")
+    if env["OPENBLAS_CORETYPE"] or env["OPENBLAS_L2_SIZE"]:
+        report("- WARNING: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set and slow current NumPy's "
+               "BLAS; rerun with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`")
+    report()
+
+
+# -- timing ---------------------------------------------------------------------------------------
+def run_times(step, repeats, before=None):
+    """Wall times of ``repeats`` calls of ``step()`` after one warm-up.
+
+    ``before()``, if given, runs untimed before each timed call (to measure an order effect).
+    """
+    step()
+    times = []
+    for _ in range(repeats):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def median_seconds(step, repeats, before=None):
+    return float(np.median(run_times(step, repeats, before)))
+
+
+class OtherLoad:
+    """CPU time that other processes used while we ran: the machine is shared.
+
+    ``(busy jiffies of the whole machine - this process's CPU time) / wall time``, in cores.
+    """
+
+    def __init__(self):
+        self.start = self._snapshot()
+
+    @staticmethod
+    def _snapshot():
+        fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+        busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+        own = sum(os.times()[:4])
+        return time.monotonic(), busy, own
+
+    def cores(self):
+        (t0, busy0, own0), (t1, busy1, own1) = self.start, self._snapshot()
+        return max(0.0, ((busy1 - busy0) - (own1 - own0)) / (t1 - t0))
+
+
+def fmt_ms(seconds):
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
+
+
+# -- data -----------------------------------------------------------------------------------------
+def dense_problem(n, d, dtype, seed=0):
+    """X (n, d) standard normal, generated in place (no temporaries); y from a logistic model."""
+    rng = np.random.default_rng(seed)
+    X = np.empty((n, d), dtype=dtype)
+    for start in range(0, n, 65536):
+        rng.standard_normal(out=X[start:start + 65536], dtype=dtype)
+    w_true = rng.standard_normal(d) / math.sqrt(d) * 2.0
+    z = X @ w_true.astype(dtype)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(dtype)
+    return X, y
+
+
+def sparse_problem(n, d, nnz_per_row, seed=0):
+    """CSR X (n, d), ``nnz_per_row`` standard-normal entries per row at random columns."""
+    rng = np.random.default_rng(seed)
+    indptr = np.arange(0, (n + 1) * nnz_per_row, nnz_per_row, dtype=np.int64)
+    indices = rng.integers(0, d, n * nnz_per_row, dtype=np.int32)
+    data = rng.standard_normal(n * nnz_per_row)
+    X = sp.csr_matrix((data, indices, indptr), shape=(n, d))
+    w_true = rng.standard_normal(d) * 0.3
+    z = X @ w_true
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.float64)
+    return X, y
+
+
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
+def _read_all(X, n_chunks):
+    """Σ_ij X_ij with one accumulator row per chunk: one parallel, vectorised read of X."""
+    n, d = X.shape
+    acc = np.zeros((n_chunks, d), dtype=X.dtype)
+    for c in numba.prange(n_chunks):
+        a = acc[c]
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            x = X[i]
+            for j in range(d):
+                a[j] += x[j]
+    return acc.sum()
+
+
+# -- section 1: one full-batch step ---------------------------------------------------------------
+def lograd_step(X, y, data_loss, lr=0.1):
+    """A gradient-descent step through lograd's graph; ``data_loss`` fused or unfused."""
+    w = Tensor(np.zeros(X.shape[1], X.dtype), requires_grad=True)
+    b = Tensor(np.zeros((), X.dtype), requires_grad=True)
+
+    def step():
+        w.zero_grad()
+        b.zero_grad()
+        loss = data_loss(X, w, b, y, None)
+        loss.backward()
+        w.data -= lr * w.grad
+        b.data -= lr * b.grad
+    return step
+
+
+def numpy_step(X, y, lr=0.1):
+    """The hand-written step: z = Xw + b, a = σ(z), dw = Xᵀ(a - y)/n (two BLAS passes)."""
+    w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
+    n = X.shape[0]
+
+    def step():
+        nonlocal b
+        z = X @ w + b
+        a = 1.0 / (1.0 + np.exp(-z))
+        dz = a - y
+        w[:] -= lr * (X.T @ dz) / n
+        b = b - lr * dz.mean()
+    return step
+
+
+def torch_step(X, y, lr=0.1):
+    """PyTorch autograd: BCEWithLogits on X @ w + b, backward, SGD update (X shared, no copy)."""
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=Xt.dtype, requires_grad=True)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        loss = loss_fn(Xt @ w + b, yt)
+        loss.backward()
+        with torch.no_grad():
+            for t in (w, b):
+                t.sub_(lr * t.grad)
+                t.grad = None
+    return step
+
+
+def section_step(report, args):
+    report(f"## 1. One full-batch gradient step, dense X of {args.n:,} x {args.d}")
+    if torch is None:
+        report(f"({TORCH_MISSING})")
+    rows = []
+    for dtype in (np.float64, np.float32):
+        X, y = dense_problem(args.n, args.d, dtype)
+        def read(X=X):
+            return _read_all(X, 4 * numba.get_num_threads())
+        fused = lograd_step(X, y, fused_data_loss)
+        numpy_ = numpy_step(X, y)
+        cases = {
+            "one parallel read of X (the limit)": (read, None),
+            "lograd, fused op (default)": (fused, None),
+            "lograd, fused op, right after a NumPy/BLAS step": (fused, numpy_),
+            "lograd, unfused graph (X@w -> cross-entropy -> mean)":
+                (lograd_step(X, y, unfused_data_loss), None),
+            "hand-written NumPy step": (numpy_, None),
+            "hand-written NumPy step, right after a lograd step": (numpy_, fused),
+        }
+        if torch is not None:
+            cases["PyTorch autograd (BCEWithLogits + backward)"] = (torch_step(X, y), None)
+        times = {name: run_times(step, args.repeats, before)
+                 for name, (step, before) in cases.items()}
+        limit, fused_time = (np.median(times[k]) for k in list(cases)[:2])
+        for name, t in times.items():
+            rows.append([np.dtype(dtype).name, f"{X.nbytes / 1e6:.0f} MB", name,
+                         fmt_ms(np.median(t)), fmt_ms(t.min()), f"{np.median(t) / limit:.2f}x",
+                         f"{np.median(t) / fused_time:.2f}x"])
+        del X, y, cases, fused, numpy_
+    report.table(["dtype", "X", "step", "median", "min", "median / read of X",
+                  "median / lograd fused"], rows)
+    section_order(report, args)
+
+
+def order_child(n, d):
+    """Runs in a fresh process (so BLAS reads its environment): lograd's step alone and after
+    a NumPy step; prints JSON medians."""
+    X, y = dense_problem(n, d, np.float64)
+    fused, numpy_ = lograd_step(X, y, fused_data_loss), numpy_step(X, y)
+    print(json.dumps(dict(alone=median_seconds(fused, 7),
+                          after_blas=median_seconds(fused, 7, before=numpy_))))
+
+
+def section_order(report, args):
+    """The OpenBLAS spin: its threads busy-wait after a call, slowing a parallel kernel next."""
+    rows = []
+    for timeout in (None, "4"):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        if timeout:
+            env["OPENBLAS_THREAD_TIMEOUT"] = timeout
+        out = subprocess.run([sys.executable, __file__, "--order-child", str(args.n),
+                              str(args.d)], capture_output=True, text=True, env=env)
+        label = f"OPENBLAS_THREAD_TIMEOUT={timeout or 'unset (spin ~2^28 cycles)'}"
+        if out.returncode != 0:
+            rows.append([label, "failed", "", ""])
+            continue
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append([label, fmt_ms(m["alone"]), fmt_ms(m["after_blas"]),
+                     f"{m['after_blas'] / m['alone']:.2f}x"])
+    report("Order effect, float64, fresh process per row: lograd's fused step alone and right "
+           "after a multithreaded NumPy/BLAS step")
+    report.table(["BLAS setting", "alone", "after a BLAS step", "ratio"], rows)
+
+
+# -- section 2: time to optimum -------------------------------------------------------------------
+def objective_value(X, y, coef, intercept, C):
+    """scikit-learn's objective divided by C·n: mean log-loss + ‖w‖²/(2 C n), in float64."""
+    z = np.asarray(X @ coef.astype(np.float64)).ravel() + float(intercept)
+    mean_loss = float(np.mean(np.logaddexp(0, z) - y * z))
+    return mean_loss + float(coef @ coef) / (2 * C * X.shape[0])
+
+
+class BlasLimited:
+    """Fits ``estimator`` with BLAS limited to one thread: OpenBLAS's idle threads otherwise
+    spin after each of L-BFGS's vector operations and slow the fused kernel that follows."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self.estimator.fit(X, y)
+
+
+def timed_fit(make, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model = make().fit(X, y)
+        seconds = time.perf_counter() - start
+    return model, seconds
+
+
+def time_to_optimum(name, make_for_tol, X, y, C, target, tols):
+    """The fastest fit, over loosening-to-tightening tolerances, whose objective reaches target."""
+    last = None
+    for tol in tols:
+        model, seconds = timed_fit(lambda tol=tol: make_for_tol(tol), X, y)
+        value = objective_value(X, y, np.ravel(model.coef_), np.ravel(model.intercept_)[0], C)
+        iters = int(np.max(getattr(model, "n_iter_", [-1])))
+        last = [name, f"{tol:g}", iters, f"{seconds:.2f} s", f"{(value - target) / target:.1e}"]
+        if value <= target * (1 + OPT_RTOL):
+            return last + ["yes"], seconds
+    return last + ["no (tightest tol tried)"], None
+
+
+def section_optimum(report, args, X=None, y=None, title=None, solvers=None):
+    from sklearn.linear_model import LogisticRegression as SkLogReg
+    from sklearn.linear_model import SGDClassifier
+
+    from lograd.estimator import LogisticRegression
+
+    if X is None:
+        X, y = dense_problem(args.n, args.d, np.float64)
+    n = X.shape[0]
+    C = args.C
+    report(title or f"## 2. Time to the optimum, dense X of {n:,} x {X.shape[1]} float64, C={C}")
+    ref = SkLogReg(C=C, solver="lbfgs", tol=1e-12, max_iter=10_000).fit(X, y)
+    target = objective_value(X, y, ref.coef_.ravel(), ref.intercept_[0], C)
+    report(f"Reference objective (scikit-learn lbfgs, tol=1e-12, {int(ref.n_iter_[0])} "
+           f"iterations): {target:.12g}; reached = within {OPT_RTOL:g} relative.")
+    tols = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]
+    contenders = {
+        "lograd lbfgs": lambda tol: LogisticRegression(C=C, solver="lbfgs", tol=tol,
+                                                       max_iter=10_000),
+        "lograd lbfgs, BLAS limited to 1 thread": lambda tol: BlasLimited(LogisticRegression(
+            C=C, solver="lbfgs", tol=tol, max_iter=10_000)),
+        "scikit-learn lbfgs": lambda tol: SkLogReg(C=C, solver="lbfgs", tol=tol, max_iter=10_000),
+        "scikit-learn newton-cholesky": lambda tol: SkLogReg(C=C, solver="newton-cholesky",
+                                                             tol=tol, max_iter=1000),
+        "scikit-learn SGDClassifier(log_loss)": lambda tol: SGDClassifier(
+            loss="log_loss", alpha=1.0 / (C * n), tol=tol, max_iter=30, random_state=0),
+    }
+    contenders = {name: make for name, make in contenders.items()
+                  if solvers is None or name in solvers}
+    for make in contenders.values():  # load compiled kernels and caches: once per process
+        timed_fit(lambda make=make: make(1e-3), X[:2000], y[:2000])
+    rows, times = [], {}
+    for name, make in contenders.items():
+        # SGD's tolerance does not bring it to 1e-6 of the optimum: one run shows how close
+        row, seconds = time_to_optimum(name, make, X, y, C, target,
+                                       [1e-4] if "SGD" in name else tols)
+        rows.append(row)
+        times[name] = seconds
+    report.table(["solver", "tol", "iterations", "fit time", "rel. gap to reference", "reached"],
+                 rows)
+    sk = [t for name, t in times.items() if name.startswith("scikit") and t is not None]
+    for name, t in times.items():
+        if name.startswith("lograd") and t is not None and sk:
+            report(f"- {name} / fastest scikit-learn solver that reached it: {t / min(sk):.2f}x")
+    report()
+
+
+# -- section 3: the lecture's tiny graph ----------------------------------------------------------
+LECTURE = dict(x1=1.0, x2=2.0, w1=0.5, w2=-1.0, b=0.25, y=1.0, lr=0.1)
+
+
+def lograd_tiny_step():
+    """z = w1 x1 + w2 x2 + b, a = σ(z), L = -(y log a + (1-y) log(1-a)); backward; update."""
+    p = LECTURE
+    w1, w2, b = (Tensor(p[k], requires_grad=True) for k in ("w1", "w2", "b"))
+    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+
+    def step():
+        a = (w1 * x1 + w2 * x2 + b).sigmoid()
+        loss = -(y * a.log() + (1.0 - y) * (1.0 - a).log())
+        loss.backward()
+        for t in (w1, w2, b):
+            t.data = t.data - lr * t.grad
+            t.grad = None
+    return step
+
+
+def lograd_tiny_vector_step():
+    """The same model as training writes it: z = x·w + b, fused sigmoid cross-entropy."""
+    p = LECTURE
+    w = Tensor(np.array([p["w1"], p["w2"]]), requires_grad=True)
+    b = Tensor(p["b"], requires_grad=True)
+    x, y, lr = np.array([p["x1"], p["x2"]]), np.array(p["y"]), p["lr"]
+
+    def step():
+        loss = lograd.ops.sigmoid_cross_entropy(x @ w + b, y)
+        loss.backward()
+        for t in (w, b):
+            t.data = t.data - lr * t.grad
+            t.grad = None
+    return step
+
+
+def torch_tiny_vector_step():
+    p = LECTURE
+    w = torch.tensor([p["w1"], p["w2"]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(p["b"], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([p["x1"], p["x2"]], dtype=torch.float64)
+    y, lr = torch.tensor(p["y"], dtype=torch.float64), p["lr"]
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        loss = loss_fn(x @ w + b, y)
+        loss.backward()
+        with torch.no_grad():
+            for t in (w, b):
+                t.sub_(lr * t.grad)
+                t.grad = None
+    return step
+
+
+def torch_tiny_step():
+    p = LECTURE
+    w1, w2, b = (torch.tensor(p[k], dtype=torch.float64, requires_grad=True)
+                 for k in ("w1", "w2", "b"))
+    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+
+    def step():
+        a = torch.sigmoid(w1 * x1 + w2 * x2 + b)
+        loss = -(y * torch.log(a) + (1.0 - y) * torch.log(1.0 - a))
+        loss.backward()
+        with torch.no_grad():
+            for t in (w1, w2, b):
+                t.sub_(lr * t.grad)
+                t.grad = None
+    return step
+
+
+def numpy_tiny_step():
+    """The lecture's closed form: dz = a - y, dw_i = x_i dz, db = dz."""
+    p = LECTURE
+    x, w, y, lr = np.array([p["x1"], p["x2"]]), np.array([p["w1"], p["w2"]]), p["y"], p["lr"]
+    b = p["b"]
+
+    def step():
+        nonlocal b
+        a = 1.0 / (1.0 + math.exp(-(w @ x + b)))
+        dz = a - y
+        w[:] -= lr * dz * x
+        b -= lr * dz
+    return step
+
+
+def per_step(step, n_steps):
+    def batch():
+        for _ in range(n_steps):
+            step()
+    return batch
+
+
+def section_tiny(report, args):
+    report("## 3. The lecture's graph (one example, two features): one gradient-descent step")
+    n_steps = 2000
+    cases = [("lecture graph, one node per product (12 ops)", lograd_tiny_step, torch_tiny_step),
+             ("vector form, fused loss (x@w + b -> cross-entropy)", lograd_tiny_vector_step,
+              torch_tiny_vector_step)]
+    rows = []
+    for graph, lograd_make, torch_make in cases:
+        lograd_time = median_seconds(per_step(lograd_make(), n_steps), args.repeats) / n_steps
+        torch_time = (median_seconds(per_step(torch_make(), n_steps), args.repeats) / n_steps
+                      if torch is not None else None)
+        ratio = f"{lograd_time / torch_time:.2f}x" if torch_time else "-"
+        rows.append([graph, fmt_ms(lograd_time), fmt_ms(torch_time) if torch_time else "-",
+                     ratio])
+    numpy_time = median_seconds(per_step(numpy_tiny_step(), n_steps), args.repeats) / n_steps
+    rows.append(["plain NumPy, closed form (dz = a - y)", "-", "-", "-"])
+    rows[-1][1] = fmt_ms(numpy_time)
+    if torch is None:
+        report(f"({TORCH_MISSING})")
+    report.table(["graph", "lograd", "PyTorch autograd", "lograd / PyTorch"], rows)
+
+
+# -- section 4: peak memory of a fit (in a fresh process) -----------------------------------------
+def _rss_kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def use_estimator_loss(choice):
+    """Point the estimator's objective at lograd.losses' fused/unfused data loss (or leave it)."""
+    from lograd import objective
+
+    defaults = objective.Objective.__init__.__kwdefaults__
+    if choice != "default":
+        defaults["loss_fn"] = {"fused": fused_data_loss, "unfused": unfused_data_loss}[choice]
+    loss_fn = defaults.get("loss_fn")
+    return f"{loss_fn.__module__}.{loss_fn.__name__}"
+
+
+def memory_child(n, d, dtype, who):
+    """Runs in a fresh process: build X, reset the peak-RSS counter, fit, print JSON."""
+    from sklearn.linear_model import LogisticRegression as SkLogReg
+
+    from lograd.estimator import LogisticRegression
+
+    before_x = _rss_kb("VmRSS")
+    X, y = dense_problem(n, d, np.dtype(dtype))
+    make = {"lograd lbfgs": lambda: LogisticRegression(solver="lbfgs", max_iter=30, tol=0),
+            "lograd gd": lambda: LogisticRegression(solver="gd", max_iter=30, tol=0),
+            "scikit-learn lbfgs": lambda: SkLogReg(solver="lbfgs", max_iter=30)}[who]
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM (peak RSS) to the current RSS
+    before_fit = _rss_kb("VmRSS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make().fit(X, y)
+    print(json.dumps(dict(before_x=before_x, before_fit=before_fit, peak=_rss_kb("VmHWM"),
+                          x_bytes=X.nbytes)))
+
+
+def section_memory(report, args):
+    report(f"## 4. Peak resident memory of a fit, dense X of {args.n:,} x {args.d} "
+           "(fresh process each)")
+    rows = []
+    for dtype, who in [("float64", "lograd lbfgs"), ("float64", "lograd gd"),
+                       ("float32", "lograd lbfgs"), ("float64", "scikit-learn lbfgs")]:
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.n),
+                              str(args.d), dtype, who, "--estimator-loss", args.estimator_loss],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            rows.append([who, dtype, "failed: " + out.stderr.strip().splitlines()[-1], "", "", ""])
+            continue
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+        x_mb = m["x_bytes"] / 2**20
+        peak_mb = (m["peak"] - m["before_x"]) / 1024  # the process's growth from before X
+        extra_mb = (m["peak"] - m["before_fit"]) / 1024
+        limit_mb = 1.1 * x_mb + 100
+        rows.append([who, dtype, f"{x_mb:.0f} MiB", f"{peak_mb:.0f} MiB", f"{extra_mb:.0f} MiB",
+                     f"{'yes' if peak_mb <= limit_mb else 'NO'} (<= {limit_mb:.0f} MiB)"])
+    report.table(["fit", "dtype", "X", "peak RSS - RSS before X", "peak during fit - RSS "
+                  "before fit", "<= X + 10% + 100 MiB"], rows)
+
+
+# -- section 5: sparse ----------------------------------------------------------------------------
+def section_sparse(report, args):
+    n, d, k = args.sparse_n, args.sparse_d, args.nnz_per_row
+    X, y = sparse_problem(n, d, k)
+    report(f"## 5. Sparse CSR X of {n:,} x {d:,}, {k} non-zeros per row "
+           f"({(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 1e6:.0f} MB)")
+    assert _pick_kernel(X, X.dtype, False) is not None
+
+    def scipy_step():
+        z = X @ np.zeros(d)
+        r = 1.0 / (1.0 + np.exp(-z)) - y
+        return X.T @ r
+    timings = {"lograd, fused op": median_seconds(lograd_step(X, y, fused_data_loss),
+                                                  args.repeats),
+               "lograd, unfused graph": median_seconds(lograd_step(X, y, unfused_data_loss),
+                                                       args.repeats),
+               "scipy.sparse X@w and X.T@r": median_seconds(scipy_step, args.repeats)}
+    fused = timings["lograd, fused op"]
+    report.table(["step", "median time", "/ lograd fused"],
+                 [[name, fmt_ms(t), f"{t / fused:.2f}x"] for name, t in timings.items()])
+    section_optimum(report, args, X, y, title="Time to the optimum on this sparse X",
+                    solvers={"lograd lbfgs", "lograd lbfgs, BLAS limited to 1 thread",
+                             "scikit-learn lbfgs"})
+
+
+# -- main -----------------------------------------------------------------------------------------
+SECTIONS = {1: section_step, 2: section_optimum, 3: section_tiny, 4: section_memory,
+            5: section_sparse}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="rows of the dense X")
+    parser.add_argument("--d", type=int, default=100, help="columns of the dense X")
+    parser.add_argument("--sparse-n", type=int, default=1_000_000)
+    parser.add_argument("--sparse-d", type=int, default=100_000)
+    parser.add_argument("--nnz-per-row", type=int, default=50)
+    parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--sections", default="1,2,3,4,5")
+    parser.add_argument("--output", help="also write the report (markdown) to this file")
+    parser.add_argument("--estimator-loss", choices=["default", "fused", "unfused"],
+                        default="default", help="the data loss lograd's estimator uses "
+                        "(default: whatever lograd.objective has by default)")
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--order-child", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    estimator_loss = use_estimator_loss(args.estimator_loss)
+    if args.order_child:
+        order_child(*args.order_child)
+        return 0
+    if args.memory_child:
+        n, d, dtype, who = args.memory_child
+        memory_child(int(n), int(d), dtype, who)
+        return 0
+    report = Report()
+    report(f"# lograd speed benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    report(f"Command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    report()
+    describe_machine(report)
+    report(f"lograd's estimator fits with the data loss {estimator_loss}")
+    report()
+    for number in (int(s) for s in args.sections.split(",")):
+        load = OtherLoad()
+        SECTIONS[number](report, args)
+        report(f"(Other processes on this machine used {load.cores():.2f} of its "
+               f"{os.cpu_count()} cores during section {number}.)")
+        report()
+    if args.output:
+        report.write(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Helpers shared by the train, predict and evaluate commands."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import shutil
+import sys
+import time
+import warnings
+
+from lograd.errors import UserError
+
+DEFAULT_CHUNK_ROWS = 65536
+
+
+# -- argument types: each refuses a bad value with one line naming the value ------------------
+def positive_float(text: str) -> float:
+    value = _float(text)
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def positive_float_or_inf(text: str) -> float:
+    value = _float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 (or 'inf' for no penalty), got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
+def test_fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError("must be a number, got NaN")
+    return value
+
+
+def add_reading_options(parser) -> None:
+    """Options that say how to read a data file."""
+    group = parser.add_argument_group("reading the data")
+    group.add_argument("--delimiter", metavar="CHAR",
+                       help="field delimiter of a text file, e.g. ';' or '\\t' (default: ',' for "
+                            ".csv, tab for .tsv, else detected)")
+    header = group.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None,
+                        help="the first line holds column names (default: detected: it does "
+                             "when none of its fields is a number)")
+    header.add_argument("--no-header", dest="header", action="store_false",
+                        help="the first line is data; columns are named 0, 1, 2, ...")
+    group.add_argument("--drop-missing", action="store_true",
+                       help="leave out rows with an empty, NaN or infinite value (default: such "
+                            "a value is an error naming its line and column)")
+
+
+# -- progress --------------------------------------------------------------------------------------
+class Progress:
+    """A callback for ``LogisticRegression(callbacks=...)`` that shows training progress.
+
+    On a terminal: a tqdm bar with the current loss. Otherwise (a log file, a pipe): a plain
+    line about every ``every_seconds`` and at the end. ``quiet``: nothing.
+    """
+
+    def __init__(self, total: int, unit: str = "iteration", quiet: bool = False,
+                 stream=None, every_seconds: float = 2.0):
+        self.total, self.unit, self.quiet = total, unit, quiet
+        self.stream = stream if stream is not None else sys.stderr
+        self.every_seconds = every_seconds
+        self.bar = None
+        self.last = None
+        self._last_print = time.monotonic()
+        if not quiet and _isatty(self.stream):
+            from tqdm import tqdm
+
+            # A terminal reporting size 0 (some ptys) would hide tqdm's bar: fall back to 80x24.
+            size = shutil.get_terminal_size()
+            self.bar = tqdm(total=total, unit="it" if unit == "iteration" else unit,
+                            file=self.stream, desc="training",
+                            ncols=min(size.columns, 100), nrows=size.lines, leave=True)
+
+    def __call__(self, info: dict) -> None:
+        self.last = info
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(info["iteration"] - self.bar.n)
+            self.bar.set_postfix(loss=f"{info['loss']:.6f}", refresh=False)
+            return
+        now = time.monotonic()
+        if info["iteration"] == 1 or now - self._last_print >= self.every_seconds:
+            self._print(info)
+            self._last_print = now
+
+    def _print(self, info) -> None:
+        print(f"{self.unit} {info['iteration']}/{self.total}  loss {info['loss']:.6f}  "
+              f"gradient norm {info['grad_norm']:.3g}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            if self.last is not None and self.bar.n < self.total:  # stopped early: converged
+                self.bar.total = self.bar.n
+                self.bar.refresh()
+            self.bar.close()
+        elif not self.quiet and self.last is not None and self.last["iteration"] != 1:
+            self._print(self.last)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def warnings_as_lines(command: str, quiet: bool = False):
+    """Show Python warnings raised inside as one stderr line each (no source line dump)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if quiet:
+        return
+    seen = set()
+    for warning in caught:
+        text = " ".join(str(warning.message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"lograd {command}: warning: {text}", file=sys.stderr)
+
+
+def say(args, *lines) -> None:
+    """Print to stdout unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        write_stdout("".join(f"{line}\n" for line in lines))
+
+
+def write_stdout(text: str) -> None:
+    """Write to stdout; if the reader has gone (``lograd ... | head``), stop writing quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Send further stdout writes (including the interpreter's final flush) to /dev/null."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def user_error_from(exc: Exception, hint: str = "") -> UserError:
+    message = " ".join(str(exc).split())
+    return UserError(message + (f"; {hint}" if hint else ""))

@@ -1,0 +1,77 @@
+"""``lograd evaluate``: score a saved model on labelled data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from lograd.cli import _common
+from lograd.errors import UserError
+
+DESCRIPTION = """\
+Score a saved model on labelled data: accuracy, log-loss, ROC AUC, precision, recall, F1 (of
+the second class for two classes, macro averages for more) and the confusion matrix.
+
+The target column defaults to the one the model was trained on."""
+
+EPILOG = """\
+examples:
+  lograd evaluate model.lograd test.csv
+  lograd evaluate model.lograd test.csv --target label --json metrics.json"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="score a saved model on labelled data",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
+    parser.add_argument("data", metavar="DATA", help="CSV/TSV, Parquet, .npy or .npz file")
+    parser.add_argument("-t", "--target", metavar="COLUMN",
+                        help="the true labels' column, by name or 0-based index (default: the "
+                             "training target's name)")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the metrics as JSON to FILE")
+    _common.add_reading_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lograd import model_io, report
+    from lograd.cli.predict import _schema, model_input
+    from lograd.data import Schema, read_table
+
+    if args.json:
+        model_io.check_writable(args.json, "--json")
+    saved = model_io.read_model(args.model)
+    table = read_table(args.data, target=args.target, delimiter=args.delimiter,
+                       header=args.header, drop_missing=args.drop_missing,
+                       schema=_schema(saved, args.model, Schema))
+    classes = saved.model.classes_
+    y = _as_classes(table, classes)
+    proba = saved.model.predict_proba(model_input(saved.model, table.X))
+    metrics = report.classification_metrics(y, proba, classes)
+    dropped = f" ({table.n_dropped} rows with missing values left out)" if table.n_dropped else ""
+    _common.write_stdout(
+        f"{table.source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
+        f"{report.metrics_table({'evaluation': metrics})}\n\n"
+        f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
+    if args.json:
+        with model_io.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2, default=str)
+    return 0
+
+
+def _as_classes(table, classes) -> np.ndarray:
+    """The file's labels as the model's classes (ints or words), refusing unknown labels."""
+    by_text = {str(c): c for c in classes}
+    labels = np.array([by_text.get(str(v)) for v in table.y], dtype=object)
+    unknown = np.flatnonzero([v is None for v in labels])
+    if unknown.size:
+        value = table.y[unknown[0]]
+        raise UserError(f"{table.source}: {table.where(unknown[0])}, target column "
+                        f"{table.schema.target!r}: label {value!r} is not a class of the model "
+                        f"({', '.join(map(str, classes))}; {unknown.size} such rows)")
+    return labels.astype(classes.dtype)

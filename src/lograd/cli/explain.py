@@ -1,0 +1,134 @@
+"""``lograd explain``: the lecture's forward and backward pass, node by node, checked by hand.
+
+    lograd explain                                   # the built-in example
+    lograd explain --x 1.0 -2.0 --w 0.5 -0.3 --b 0.1 --y 1 --alpha 0.1
+    lograd explain --x 1 2 --y 1 --x 3 -1 --y 0      # m examples: J = (1/m) sum L
+    lograd explain --data examples.csv --json        # columns x1..xn and y
+    lograd explain --svg graph.svg                   # also draw the graph with its numbers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+import numpy as np
+
+from lograd.errors import UserError
+from lograd.explain import DEFAULT_ALPHA, DEFAULT_B, DEFAULT_W, DEFAULT_X, DEFAULT_Y, explain
+
+# argparse takes "-2.0" as a value only when it matches its own negative-number pattern, which
+# (before Python 3.13) misses "-1e-3", "-2." and "-inf"; none of our options looks like a number.
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+
+
+def register(subparsers) -> None:
+    """Add the ``explain`` subcommand to the ``lograd`` parser."""
+    parser = subparsers.add_parser(
+        "explain",
+        help="trace the lecture's forward/backward pass and one gradient-descent step",
+        description=(
+            "Build the lecture's graph z = w.x + b -> a = sigmoid(z) -> "
+            "L = -(y log a + (1-y) log(1-a)) in the engine, run it forward and backward, and show "
+            "each node's value and derivative beside the lecture's closed form, then one "
+            "gradient-descent step. Several examples (repeat --x/--y, or --data) show the "
+            "m-example version J = (1/m) sum L."
+        ),
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser._negative_number_matcher = _NEGATIVE_NUMBER
+    parser.add_argument("--x", type=float, nargs="+", action="append", metavar="X",
+                        help="features of one example; repeat for several examples "
+                             f"(default {_numbers(DEFAULT_X)})")
+    parser.add_argument("--y", type=float, action="append", metavar="Y",
+                        help="label 0 or 1 (a probability in [0, 1] works too), one per --x "
+                             f"(default {DEFAULT_Y:g})")
+    parser.add_argument("--w", type=float, nargs="+", metavar="W",
+                        help=f"weights, one per feature (default {_numbers(DEFAULT_W)})")
+    parser.add_argument("--b", type=float, metavar="B", help=f"bias (default {DEFAULT_B:g})")
+    parser.add_argument("--alpha", type=float, metavar="ALPHA",
+                        help=f"learning rate, > 0 (default {DEFAULT_ALPHA:g})")
+    parser.add_argument("--data", metavar="FILE",
+                        help="examples from a table with a header: feature columns (in order, "
+                             "they become x1..xn) and a label column (see --target)")
+    parser.add_argument("--target", default="y", metavar="COLUMN",
+                        help="label column of --data, by name or 0-based index (default y)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (full precision) instead of the table")
+    parser.add_argument("--svg", metavar="FILE", help="also draw the graph to an SVG file")
+    parser.add_argument("--png", metavar="FILE", help="also draw the graph to a PNG file")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Handle ``lograd explain``; returns the exit status."""
+    x, y = _examples(args)
+    if args.w is None and np.shape(x)[-1] != len(DEFAULT_W):
+        raise UserError(f"--w is needed: the examples have {np.shape(x)[-1]} features and the "
+                        f"default weights are for {len(DEFAULT_W)}")
+    trace = explain(
+        x=x,
+        w=DEFAULT_W if args.w is None else args.w,
+        b=DEFAULT_B if args.b is None else args.b,
+        y=y,
+        alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha,
+    )
+    if args.svg or args.png:
+        from lograd.draw import draw_graph  # matplotlib only when a picture is asked for
+
+        title = "The lecture's graph: forward values and gradients from backward()"
+        for path in filter(None, (args.svg, args.png)):
+            _check_extension(path, ".svg" if path == args.svg else ".png")
+            draw_graph(trace.graph, path, title=title)
+    if args.json:
+        print(json.dumps(trace.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(trace.table())
+    return 0
+
+
+def _examples(args):
+    """x of shape (n,) or (m, n) and y, from --data or the --x/--y options (or the defaults)."""
+    if args.data is not None:
+        if args.x is not None or args.y is not None:
+            raise UserError("give the examples either with --data or with --x/--y, not both")
+        return _read_examples(args.data, args.target)
+    xs = args.x if args.x is not None else [list(DEFAULT_X)]
+    ys = args.y if args.y is not None else [DEFAULT_Y]
+    if len(ys) != len(xs):
+        raise UserError(f"{len(xs)} example{'s' * (len(xs) != 1)} (--x) but {len(ys)} "
+                        f"label{'s' * (len(ys) != 1)} (--y): give one --y per --x")
+    widths = {len(row) for row in xs}
+    if len(widths) > 1:
+        raise UserError(f"every --x needs the same number of features; got "
+                        f"{', '.join(str(len(row)) for row in xs)}")
+    return (xs[0], ys[0]) if len(xs) == 1 else (xs, ys)
+
+
+def _read_examples(path, target):
+    from lograd.data import read_table  # files are parsed in one place: lograd.data
+
+    table = read_table(path, target=target)
+    where = "line" if table.schema.header else "row"
+    first = 2 if table.schema.header else 1
+    labels = table.y
+    if labels.dtype.kind not in "iuf":
+        raise UserError(f"{table.source}: label column {table.schema.target!r} must hold 0 or 1; "
+                        f"found {labels[0]!s} ({where} {first})")
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if bad.size:
+        raise UserError(f"{table.source}: {where} {bad[0] + first}, label column "
+                        f"{table.schema.target!r}: {labels[bad[0]].item()!r} is not 0 or 1")
+    return table.X, labels.astype(np.float64)
+
+
+def _check_extension(path, suffix):
+    if not path.lower().endswith(suffix):
+        option = "--svg" if suffix == ".svg" else "--png"
+        raise UserError(f"{option} {path}: the file name must end in {suffix}")
+
+
+def _numbers(values) -> str:
+    return " ".join(f"{v:g}" for v in values)

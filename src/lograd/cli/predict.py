@@ -1,0 +1,117 @@
+"""``lograd predict``: class probabilities and labels for every row of a data file, streamed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from lograd.cli import _common
+
+DESCRIPTION = """\
+Predict with a saved model: for every row of DATA, the predicted label and the probability of
+each class. The file is read and written in chunks, so memory does not grow with its size.
+
+The output is CSV with a header: 'label', then 'proba_<class>' for each class, one line per
+input row, in order. Features are matched to the training data by column name (or by position
+when either file has no header line); the target column, if present, and other columns are
+ignored. With --drop-missing, rows with a missing value get empty fields instead of an error."""
+
+EPILOG = """\
+examples:
+  lograd predict model.lograd new.csv -o predictions.csv
+  lograd predict model.lograd big.parquet -o predictions.csv --chunk-rows 100000
+  lograd predict model.lograd new.csv            # to standard output"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="predict labels and probabilities for a data file",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
+    parser.add_argument("data", metavar="DATA", help="CSV/TSV, Parquet, .npy or .npz file")
+    parser.add_argument("-o", "--output", metavar="OUT.csv",
+                        help="where to write the predictions (default: standard output); "
+                             "written whole or not at all")
+    parser.add_argument("--chunk-rows", type=_common.positive_int,
+                        default=_common.DEFAULT_CHUNK_ROWS, metavar="N",
+                        help=f"rows read at a time (default: {_common.DEFAULT_CHUNK_ROWS})")
+    _common.add_reading_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lograd import model_io
+    from lograd.data import Schema, iter_chunks
+
+    if args.output:
+        model_io.check_writable(args.output, "--output")
+    saved = model_io.read_model(args.model)
+    schema = _schema(saved, args.model, Schema)
+    chunks = iter_chunks(args.data, schema, chunk_rows=args.chunk_rows,
+                         delimiter=args.delimiter, header=args.header,
+                         drop_missing=args.drop_missing)
+    classes = saved.model.classes_
+    if args.output is None:
+        try:
+            write_predictions(sys.stdout, saved.model, classes, chunks)
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. `lograd predict ... | head`: the reader has gone
+            _common.silence_stdout()
+        return 0
+    with model_io.atomic_write(args.output, "w", what="--output", newline="",
+                               encoding="utf-8") as f:
+        rows = write_predictions(f, saved.model, classes, chunks)
+    print(f"{rows} predictions written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _schema(saved, path, schema_class):
+    """The training data's schema; for a model saved from Python without one, its features.
+
+    Such a model's features are matched by name when it was fitted with named columns
+    (``feature_names_in_``), else by position.
+    """
+    if "schema" in saved.info:
+        return schema_class.from_dict(saved.info["schema"])
+    model = saved.model
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        columns = [str(n) for n in names]
+        return schema_class(columns=columns, header=True, file_columns=columns)
+    columns = [str(i) for i in range(int(model.n_features_in_))]
+    return schema_class(columns=columns, header=False, file_columns=columns)
+
+
+def model_input(model, X):
+    """``X`` as the model was fitted: a DataFrame with its column names if it had them."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=names)
+
+
+def write_predictions(stream, model, classes, chunks) -> int:
+    """Write 'label,proba_<class>...' for each chunk's rows; returns the number of rows.
+
+    Probabilities are written with full precision (they read back as the same floats); rows
+    that are not valid (missing values with --drop-missing) get empty fields.
+    """
+    import pandas as pd
+
+    columns = ["label"] + [f"proba_{c}" for c in classes]
+    total = 0
+    for chunk in chunks:
+        proba = np.full((len(chunk.X), len(classes)), np.nan)  # (rows, n_classes)
+        if chunk.valid.any():
+            proba[chunk.valid] = model.predict_proba(model_input(model, chunk.X[chunk.valid]))
+        labels = np.asarray(classes)[np.argmax(np.where(chunk.valid[:, None], proba, 0), axis=1)]
+        frame = pd.DataFrame(proba, columns=columns[1:])
+        frame.insert(0, "label", pd.Series(labels, dtype=object).where(chunk.valid, None))
+        frame.to_csv(stream, header=total == 0, index=False, lineterminator="\n")
+        total += len(chunk.X)
+    return total

@@ -1,0 +1,776 @@
+"""Reading and validating tables from files: the only place in lograd that parses a file.
+
+Formats: CSV and TSV (with or without a header line, quoted fields, any one-character
+delimiter), Parquet, NumPy ``.npy`` (a 2-D array) and ``.npz`` (arrays ``X``, optional ``y`` and
+``feature_names``, or a single 2-D array).
+
+Every problem is a :class:`lograd.errors.UserError` whose message names the file and, where it
+applies, the line (for text files: the line number as an editor shows it, the header being line
+1) or the row (for binary formats: the 1-based data row) and the column.
+
+Feature columns are numeric, or *categorical*: a column of words (at most
+:data:`MAX_CATEGORIES` distinct values) is one-hot encoded, one 0/1 feature per category, and the
+categories are kept in the :class:`Schema` saved with the model. A column of numbers with a few
+non-numbers in it (a typo such as ``x`` or ``1,5``) is an error naming the line and column, never
+a category.
+
+The two entry points are :func:`read_table` (the whole table in memory, for training and
+evaluation) and :func:`iter_chunks` (a fixed number of rows at a time, so that prediction on a
+large file uses bounded memory).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lograd.errors import UserError
+
+MAX_CATEGORIES = 50
+MAX_INTEGER_CLASSES = 20  # an integer target with more distinct values is taken as continuous
+TEXT_FORMATS = ("csv", "tsv", "text")
+_BOOL_WORDS = {"true": 1.0, "false": 0.0}
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+@dataclass
+class Schema:
+    """How a file's columns become the model's input features; saved with the model.
+
+    Attributes
+    ----------
+    columns : list of str
+        The file's columns used as features, in order.
+    categories : dict of str -> list of str
+        For each categorical (one-hot encoded) column, its categories in feature order.
+    target : str or None
+        The target column's name in the training file.
+    header : bool
+        Whether the training data had column names (else columns are matched by position).
+    file_columns : list of str
+        All columns of the training file (to match files without a header line by position).
+    """
+
+    columns: list
+    categories: dict = field(default_factory=dict)
+    target: str | None = None
+    header: bool = True
+    file_columns: list = field(default_factory=list)
+
+    @property
+    def feature_names(self) -> list:
+        """The model's input features: numeric columns as they are, ``column=category`` else."""
+        names = []
+        for column in self.columns:
+            if column in self.categories:
+                names.extend(f"{column}={c}" for c in self.categories[column])
+            else:
+                names.append(column)
+        return names
+
+    def to_dict(self) -> dict:
+        return {"columns": list(self.columns), "categories": dict(self.categories),
+                "target": self.target, "header": self.header,
+                "file_columns": list(self.file_columns)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Schema:
+        return cls(columns=[str(c) for c in d["columns"]],
+                   categories={str(k): [str(c) for c in v] for k, v in d["categories"].items()},
+                   target=d.get("target"), header=bool(d["header"]),
+                   file_columns=[str(c) for c in d["file_columns"]])
+
+
+@dataclass
+class Table:
+    """A validated table.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,) or None
+        Class labels: int64 for integer labels, str for words; None without a target column.
+    feature_names : list of str, length n_features
+    schema : Schema
+    source : str
+        The file name, for messages.
+    n_dropped : int
+        Rows left out because of missing values (only with ``drop_missing=True``).
+    positions : ndarray of shape (n_samples,) or None
+        Where each row is in the file: its line (text files) or 1-based row number.
+    unit : str
+        "line" or "row": what ``positions`` count.
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list
+    schema: Schema
+    source: str
+    n_dropped: int = 0
+    positions: np.ndarray | None = None
+    unit: str = "row"
+
+    def where(self, i: int) -> str:
+        """Name row ``i`` of ``X`` as the user sees it in the file, e.g. "line 7"."""
+        return f"{self.unit} {self.positions[i] if self.positions is not None else i + 1}"
+
+
+# -- the raw frame ---------------------------------------------------------------------------------
+@dataclass
+class _Frame:
+    """A pandas frame with string column names plus what is needed to name a row in messages."""
+
+    df: pd.DataFrame
+    source: str
+    header: bool
+    text: bool  # True for CSV/TSV: rows are named by their line in the file
+    delimiter: str = ","
+
+    def where(self, index: int) -> str:
+        """Name a data row (0-based ``index`` into the data) as the user sees it."""
+        if self.text:
+            return f"line {index + (2 if self.header else 1)}"
+        return f"row {index + 1}"
+
+
+def file_format(path: str) -> str:
+    """'csv', 'tsv', 'parquet', 'npy', 'npz' or 'text', from the file name."""
+    name = os.path.basename(str(path)).lower()
+    for suffix in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+        if name.endswith(suffix) and not name.endswith(".npz"):
+            name = name[: -len(suffix)]
+    for ext, fmt in ((".parquet", "parquet"), (".pq", "parquet"), (".npy", "npy"),
+                     (".npz", "npz"), (".tsv", "tsv"), (".tab", "tsv"), (".csv", "csv")):
+        if name.endswith(ext):
+            return fmt
+    return "text"
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a directory, not a data file")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"{path}: permission denied")
+    if os.path.getsize(path) == 0:
+        raise UserError(f"{path}: the file is empty")
+
+
+def _sniff_delimiter(path: str) -> str:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        sample = f.read(64 * 1024)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _resolve_delimiter(path: str, fmt: str, delimiter: str | None) -> str:
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise UserError(f"--delimiter must be one character, got {delimiter!r}")
+        return delimiter
+    if fmt == "tsv":
+        return "\t"
+    if fmt == "csv":
+        return ","
+    return _sniff_delimiter(path)
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _has_header(path: str, delimiter: str) -> bool:
+    """A first line none of whose fields is a number is taken as the header."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        first = next(csv.reader(f, delimiter=delimiter), [])
+    return not any(_looks_numeric(field.strip()) for field in first)
+
+
+def _text_read_options(path, fmt, delimiter, header):
+    delimiter = _resolve_delimiter(path, fmt, delimiter)
+    if header is None:
+        try:
+            header = _has_header(path, delimiter)
+        except UnicodeDecodeError:
+            raise _not_text(path, fmt) from None
+        except csv.Error as exc:
+            raise UserError(f"{path}: line 1: {exc}") from None
+    options = dict(sep=delimiter, header=0 if header else None, index_col=False,
+                   encoding="utf-8-sig", skipinitialspace=True, low_memory=False)
+    return options, header
+
+
+def _not_text(path, fmt) -> UserError:
+    return UserError(f"{path}: not UTF-8 text (is it really a {fmt.upper()} file?)")
+
+
+def _name_columns(df: pd.DataFrame, header: bool, source: str) -> pd.DataFrame:
+    if header:
+        names = [str(c).strip() for c in df.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise UserError(f"{source}: duplicate column name(s) {', '.join(duplicates)}")
+    else:
+        names = [str(i) for i in range(df.shape[1])]  # headerless: columns are "0", "1", ...
+    df.columns = names
+    return df
+
+
+def _parser_error(exc: Exception, path: str) -> UserError:
+    message = str(exc)
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if match:
+        expected, line, saw = match.groups()
+        return UserError(f"{path}: line {line}: ragged row: {saw} fields where the first row "
+                         f"has {expected}")
+    return UserError(f"{path}: cannot parse as {file_format(path).upper()}: "
+                     f"{message.splitlines()[-1] if message else type(exc).__name__}")
+
+
+def _read_text(path, fmt, delimiter, header) -> _Frame:
+    options, header = _text_read_options(path, fmt, delimiter, header)
+    try:
+        df = pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, path) from None
+    except UnicodeDecodeError:
+        raise _not_text(path, fmt) from None
+    frame = _Frame(_name_columns(df, header, path), path, header, True, options["sep"])
+    _check_short_rows(frame)
+    return frame
+
+
+def _read_parquet(path) -> _Frame:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
+        raise UserError(f"{path}: cannot read as Parquet ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    return _Frame(_name_columns(df, True, path), path, header=True, text=False)
+
+
+def _read_numpy(path, fmt) -> _Frame:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise UserError(f"{path}: cannot read as {fmt.upper()} (object arrays are refused: "
+                        f"{exc})") from None
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read as {fmt.upper()} ({type(exc).__name__})") from None
+    if fmt == "npy":
+        return _Frame(_frame_from_matrix(loaded, path, "the array"), path, False, text=False)
+    with loaded:
+        arrays = {key: loaded[key] for key in loaded.files}
+    if "X" in arrays:
+        df = _frame_from_matrix(arrays["X"], path, "array 'X'")
+        header = "feature_names" in arrays
+        if header:
+            names = [str(n) for n in np.asarray(arrays["feature_names"]).ravel()]
+            if len(names) != df.shape[1]:
+                raise UserError(f"{path}: 'feature_names' has {len(names)} names but 'X' has "
+                                f"{df.shape[1]} columns")
+            df.columns = names
+        if "y" in arrays:
+            y = np.asarray(arrays["y"])
+            if y.ndim != 1 or len(y) != len(df):
+                raise UserError(f"{path}: 'y' must be 1-D with one label per row of 'X' "
+                                f"({len(df)}), got shape {y.shape}")
+            df["y"] = y
+        return _Frame(_name_columns(df, True, path), path, header=header, text=False)
+    if len(arrays) == 1:
+        (key, matrix), = arrays.items()
+        return _Frame(_frame_from_matrix(matrix, path, f"array '{key}'"), path, False, False)
+    raise UserError(f"{path}: an NPZ data file needs an array 'X' (and 'y'), or a single 2-D "
+                    f"array; found {', '.join(sorted(arrays)) or 'no arrays'}")
+
+
+def _frame_from_matrix(matrix, path, what) -> pd.DataFrame:
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise UserError(f"{path}: {what} must be 2-D (rows x columns), got shape {matrix.shape}")
+    return pd.DataFrame(matrix, columns=[str(i) for i in range(matrix.shape[1])])
+
+
+def read_frame(path, delimiter=None, header=None) -> _Frame:
+    """Read a whole file into a frame with string column names (no validation of values)."""
+    path = str(path)
+    _check_file(path)
+    fmt = file_format(path)
+    if fmt in TEXT_FORMATS:
+        frame = _read_text(path, fmt, delimiter, header)
+    elif fmt == "parquet":
+        frame = _read_parquet(path)
+    else:
+        frame = _read_numpy(path, fmt)
+    if frame.df.shape[1] == 0:
+        raise UserError(f"{path}: no columns")
+    if len(frame.df) == 0:
+        raise UserError(f"{path}: {'a header line but ' if frame.header else ''}no data rows")
+    return frame
+
+
+# -- columns ---------------------------------------------------------------------------------------
+def _resolve_column(spec, frame: _Frame, option: str) -> str:
+    """A column given by name, or by 0-based index (negative counts from the end)."""
+    spec = str(spec).strip()
+    columns = list(frame.df.columns)
+    if spec in columns:
+        return spec
+    try:
+        index = int(spec)
+    except ValueError:
+        shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+        hint = ("; line 1 was read as data: pass --header if it holds column names"
+                if frame.text and not frame.header else "")
+        raise UserError(f"{frame.source}: {option} {spec!r}: no such column "
+                        f"(columns: {shown}){hint}") from None
+    if not -len(columns) <= index < len(columns):
+        raise UserError(f"{frame.source}: {option} {index}: column index out of range "
+                        f"(the file has {len(columns)} columns, 0 to {len(columns) - 1})")
+    return columns[index]
+
+
+def _select_features(frame, target, features) -> list:
+    if features is None:
+        return [c for c in frame.df.columns if c != target]
+    specs = features.split(",") if isinstance(features, str) else list(features)
+    chosen = [_resolve_column(s, frame, "--features") for s in specs if str(s).strip()]
+    if target in chosen:
+        raise UserError(f"{frame.source}: --features includes the target column {target!r}")
+    if not chosen:
+        raise UserError(f"{frame.source}: --features selects no column")
+    return list(dict.fromkeys(chosen))
+
+
+def _to_number(values: pd.Series) -> pd.Series:
+    """Numbers from a column of any dtype; NaN where a value is not a number."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.astype(object).where(values.notna(), None)
+    lowered = text.map(lambda v: _BOOL_WORDS.get(v.strip().lower(), v) if isinstance(v, str)
+                       else v)
+    return pd.to_numeric(lowered, errors="coerce").astype(float)
+
+
+def _first_bad(frame: _Frame, column: str, mask: np.ndarray, positions) -> tuple[str, object]:
+    i = int(np.flatnonzero(mask)[0])
+    return frame.where(int(positions[i])), frame.df[column].iloc[i]
+
+
+def _is_categorical(frame: _Frame, column: str) -> bool:
+    """A column of words (not of numbers with a few typos) is categorical."""
+    raw = frame.df[column]
+    present = raw.notna().to_numpy()
+    numbers = _to_number(raw)
+    non_numeric = present & numbers.isna().to_numpy()
+    if not non_numeric.any():
+        return False
+    n_numeric = int((present & ~non_numeric).sum())
+    if n_numeric >= non_numeric.sum():  # mostly numbers: the others are typos
+        where, value = _first_bad(frame, column, non_numeric, frame.df.index)
+        raise UserError(f"{frame.source}: {where}, column {column!r}: {value!r} is not a "
+                        f"number{_hint(frame, where, value)}")
+    words = raw[non_numeric].astype(str)
+    if words.map(lambda w: bool(_DECIMAL_COMMA.match(w.strip()))).mean() > 0.5:
+        raise UserError(f"{frame.source}: column {column!r}: values like {words.iloc[0]!r} use a "
+                        "decimal comma; write decimal points (1.5), or quote nothing and pick "
+                        "another --delimiter")
+    n_distinct = raw[present].astype(str).nunique()
+    if n_distinct > MAX_CATEGORIES:
+        raise UserError(f"{frame.source}: column {column!r} is text with {n_distinct} distinct "
+                        f"values (e.g. {words.iloc[0]!r}), too many for a category "
+                        f"(at most {MAX_CATEGORIES}); leave it out with --features")
+    return True
+
+
+def _hint(frame: _Frame, where: str, value) -> str:
+    """What probably went wrong with a non-number in a numeric column."""
+    if isinstance(value, str) and _DECIMAL_COMMA.match(value.strip()):
+        return " (write a decimal point: 1.5, not 1,5)"
+    if frame.text and not frame.header and where == "line 1":
+        return " (if line 1 holds column names, pass --header)"
+    return ""
+
+
+def infer_schema(frame: _Frame, target=None, features=None) -> Schema:
+    """Decide the target and feature columns and which features are categorical."""
+    target_name = _resolve_column(target, frame, "--target") if target is not None else None
+    columns = _select_features(frame, target_name, features)
+    categories = {}
+    for column in columns:
+        if _is_categorical(frame, column):
+            present = frame.df[column].dropna().astype(str).str.strip()
+            categories[column] = sorted(present.unique())
+    return Schema(columns=columns, categories=categories, target=target_name,
+                  header=frame.header, file_columns=list(frame.df.columns))
+
+
+# -- values ----------------------------------------------------------------------------------------
+def _encode(frame: _Frame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    """Features (n, n_features) as float64, and a mask of rows with a missing value."""
+    n = len(frame.df)
+    blocks, missing = [], np.zeros(n, dtype=bool)
+    for column in schema.columns:
+        raw = frame.df[column]
+        absent = raw.isna().to_numpy()
+        if column in schema.categories:
+            block, unknown = _one_hot(raw, schema.categories[column])
+            bad = unknown & ~absent
+            if bad.any():
+                where, value = _first_bad(frame, column, bad, frame.df.index)
+                raise UserError(f"{frame.source}: {where}, column {column!r}: unknown category "
+                                f"{value!r} (the model knows "
+                                f"{', '.join(schema.categories[column][:10])})")
+        else:
+            numbers = _to_number(raw).to_numpy()
+            bad = np.isnan(numbers) & ~absent
+            if bad.any():
+                where, value = _first_bad(frame, column, bad, frame.df.index)
+                raise UserError(f"{frame.source}: {where}, column {column!r}: {value!r} is not "
+                                f"a number{_hint(frame, where, value)}")
+            absent = absent | ~np.isfinite(numbers)
+            block = numbers[:, None]
+        missing |= absent
+        blocks.append(block)
+    X = np.hstack(blocks) if blocks else np.empty((n, 0))
+    return np.ascontiguousarray(X, dtype=np.float64), missing
+
+
+def _one_hot(raw: pd.Series, categories: list) -> tuple[np.ndarray, np.ndarray]:
+    text = raw.astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
+    codes = pd.Index(categories).get_indexer(text)  # -1: missing or unknown
+    block = np.zeros((len(raw), len(categories)))
+    known = codes >= 0
+    block[np.flatnonzero(known), codes[known]] = 1.0
+    return block, ~known
+
+
+def _missing_error(frame: _Frame, schema: Schema, row_mask: np.ndarray) -> UserError:
+    i = int(np.flatnonzero(row_mask)[0])
+    row = frame.df.iloc[i]
+    columns = schema.columns + ([schema.target] if schema.target else [])
+    bad = next((c for c in columns if _is_missing(row[c])), columns[0])
+    what = "missing value" if pd.isna(row[bad]) else f"non-finite value {row[bad]!r}"
+    count = int(row_mask.sum())
+    return UserError(f"{frame.source}: {frame.where(int(frame.df.index[i]))}, column {bad!r}: "
+                     f"{what} ({count} row{'s' if count > 1 else ''} affected; pass "
+                     "--drop-missing to leave such rows out)")
+
+
+def _is_missing(value) -> bool:
+    if pd.isna(value):
+        return True
+    try:
+        return not np.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_short_rows(frame: _Frame) -> None:
+    """In a text file, a row with too few fields reads as missing values: name it as ragged.
+
+    pandas fills a short row's last fields with NaN, so the file is scanned only when the last
+    column has a missing value, and once per file version (cached), so that streaming through
+    a file with missing values stays linear.
+    """
+    if not frame.text or not frame.df.iloc[:, -1].isna().any():
+        return
+    stat = os.stat(frame.source)
+    ragged = _scan_short_rows(frame.source, stat.st_mtime_ns, stat.st_size, frame.delimiter,
+                              frame.df.shape[1])
+    if ragged:
+        raise ragged
+
+
+@functools.lru_cache(maxsize=8)
+def _scan_short_rows(path, mtime_ns, size, delimiter, n_fields) -> UserError | None:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
+        for row in reader:
+            if row and len(row) != n_fields:
+                return UserError(f"{path}: line {reader.line_num}: ragged row: "
+                                 f"{len(row)} fields where the first row has {n_fields}")
+    return None
+
+
+def _labels(frame: _Frame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels (int64 if every label is an integer, else str) and the missing mask."""
+    raw = frame.df[column]
+    absent = raw.isna().to_numpy()
+    numbers = _to_number(raw).to_numpy()
+    non_numeric = np.isnan(numbers) & ~absent
+    if not non_numeric.any() and not pd.api.types.is_bool_dtype(raw):
+        absent = absent | ~np.isfinite(numbers)
+        fractional = np.isfinite(numbers) & (numbers != np.round(numbers))
+        if fractional.any():
+            where, value = _first_bad(frame, column, fractional, frame.df.index)
+            raise UserError(f"{frame.source}: target column {column!r} is continuous "
+                            f"({where} has {value!r}); logistic regression needs class labels")
+        labels = np.where(absent, 0, numbers).astype(np.int64)
+        return labels, absent
+    if non_numeric.sum() < (~absent).sum() - non_numeric.sum():
+        where, value = _first_bad(frame, column, non_numeric, frame.df.index)
+        raise UserError(f"{frame.source}: {where}, target column {column!r}: {value!r} among "
+                        "numeric labels (a typo?)")
+    text = raw.astype(object).map(lambda v: "" if pd.isna(v) else str(v).strip())
+    return text.to_numpy().astype(str), absent
+
+
+def check_classes(y: np.ndarray, source: str, column: str) -> None:
+    """Refuse a target with one class, or an integer target that looks continuous."""
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise UserError(f"{source}: target column {column!r} has only one class "
+                        f"({classes[0]!r}); a classifier needs at least two")
+    if y.dtype.kind == "i" and len(classes) > MAX_INTEGER_CLASSES:
+        raise UserError(f"{source}: target column {column!r} has {len(classes)} distinct "
+                        "integer values; it looks continuous (logistic regression needs class "
+                        f"labels; at most {MAX_INTEGER_CLASSES} integer classes are accepted)")
+
+
+def _apply(frame: _Frame, schema: Schema, with_target: bool, drop_missing: bool):
+    X, missing = _encode(frame, schema)
+    y = None
+    if with_target:
+        y, absent = _labels(frame, schema.target)
+        missing = missing | absent
+    if missing.any() and not drop_missing:
+        raise _missing_error(frame, schema, missing)
+    return X, y, missing
+
+
+def read_table(path, target=None, features=None, delimiter=None, header=None,
+               drop_missing=False, schema=None, require_target=True) -> Table:
+    """Read, validate and encode a whole table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV/TSV/text, Parquet, NPY or NPZ file (chosen by extension).
+    target : str or int, optional
+        The target column, by name or 0-based index. Omitted: the NPZ array ``y`` if present,
+        else (with ``schema``) the training target, else no target.
+    features : str or list, optional
+        Feature columns by name or index (a comma-separated string or a list); by default every
+        column but the target. Ignored when ``schema`` is given.
+    delimiter : str, optional
+        Field delimiter of a text file (default: by extension, or sniffed).
+    header : bool, optional
+        Whether a text file's first line holds column names (default: detected; it does when
+        none of its fields is a number).
+    drop_missing : bool, default False
+        Leave out rows with a missing or non-finite value instead of raising.
+    schema : Schema, optional
+        The training schema, to read new data exactly as the model expects it.
+    require_target : bool, default True
+        Raise when no target column can be found.
+
+    Returns
+    -------
+    Table
+        ``X`` of shape (n_samples, n_features), ``y`` of shape (n_samples,) or None.
+
+    Raises
+    ------
+    UserError
+        Naming the file, line/row and column of the first problem.
+    """
+    frame = read_frame(path, delimiter=delimiter, header=header)
+    if schema is None:
+        if target is None and "y" in frame.df.columns and file_format(path) == "npz":
+            target = "y"
+        if target is None and require_target:
+            raise UserError(f"{frame.source}: which column is the target? pass --target NAME "
+                            f"(columns: {', '.join(list(frame.df.columns)[:12])})")
+        schema = infer_schema(frame, target, features)
+    else:
+        schema = _match_schema(frame, schema, target, require_target)
+    X, y, missing = _apply(frame, schema, schema.target is not None, drop_missing)
+    keep = ~missing
+    X, y = X[keep], (y[keep] if y is not None else None)
+    if len(X) == 0:
+        raise UserError(f"{frame.source}: no rows left after dropping rows with missing values")
+    first = (2 if frame.header else 1) if frame.text else 1
+    positions = frame.df.index.to_numpy()[keep] + first
+    return Table(X, y, schema.feature_names, schema, frame.source, int(missing.sum()),
+                 positions, "line" if frame.text else "row")
+
+
+def _match_schema(frame: _Frame, schema: Schema, target, require_target) -> Schema:
+    """Check a new file against the training schema; returns the schema to read it with.
+
+    With column names on both sides, features are matched by name. Otherwise they are matched
+    by position: the file must have the training file's columns, or exactly the features.
+    """
+    columns = list(frame.df.columns)
+    if schema.header and frame.header:
+        absent = [c for c in schema.columns if c not in columns]
+        if absent:
+            raise UserError(f"{frame.source}: feature column(s) {', '.join(map(repr, absent))} "
+                            "used in training are missing from this file")
+        new_target = schema.target if schema.target in columns else None
+    elif len(columns) == len(schema.file_columns):
+        frame.df.columns = list(schema.file_columns)
+        new_target = schema.target
+    elif len(columns) == len(schema.columns):
+        frame.df.columns = list(schema.columns)
+        new_target = None
+    else:
+        with_target = (f" (or {len(schema.file_columns)} as in the training file)"
+                       if len(schema.file_columns) != len(schema.columns) else "")
+        raise UserError(f"{frame.source}: {len(columns)} columns, but the model expects "
+                        f"{len(schema.columns)} feature columns{with_target}")
+    if target is not None:
+        new_target = _resolve_column(target, frame, "--target")
+    if new_target is None and require_target:
+        if schema.target is None:
+            raise UserError(f"{frame.source}: which column holds the true labels? pass --target")
+        raise UserError(f"{frame.source}: the target column {schema.target!r} is missing "
+                        "(pass --target to name it)")
+    return Schema(schema.columns, schema.categories, new_target, schema.header,
+                  schema.file_columns)
+
+
+# -- streaming -------------------------------------------------------------------------------------
+@dataclass
+class Chunk:
+    """Rows ``start`` to ``start + len(X)`` of a file, encoded with the training schema."""
+
+    X: np.ndarray
+    valid: np.ndarray  # (n,) bool: False for rows with a missing value (only with drop_missing)
+    start: int
+
+
+def iter_chunks(path, schema: Schema, chunk_rows=65536, delimiter=None, header=None,
+                drop_missing=False) -> Iterator[Chunk]:
+    """Yield the file's feature rows, ``chunk_rows`` at a time, encoded with ``schema``.
+
+    Memory is bounded by the chunk size for CSV/TSV (pandas' chunked reader), Parquet (record
+    batches) and NPY (memory-mapped); an NPZ file is loaded whole.
+
+    Parameters
+    ----------
+    path : str or path-like
+    schema : Schema
+        The training schema (from the saved model).
+    chunk_rows : int
+        Rows per chunk.
+    drop_missing : bool
+        Mark rows with missing values as not valid instead of raising.
+
+    Yields
+    ------
+    Chunk
+        ``X`` of shape (rows, n_features) and ``valid`` of shape (rows,).
+    """
+    path = str(path)
+    _check_file(path)
+    fmt = file_format(path)
+    if fmt in TEXT_FORMATS:
+        frames = _text_chunks(path, fmt, delimiter, header, chunk_rows)
+    elif fmt == "parquet":
+        frames = _parquet_chunks(path, chunk_rows)
+    elif fmt == "npy":
+        frames = _npy_chunks(path, chunk_rows)
+    else:
+        frame = read_frame(path)
+        frames = (frame,)
+    seen_rows = 0
+    for frame in frames:
+        if seen_rows == 0 and len(frame.df) == 0:
+            break
+        chunk_schema = _match_schema(frame, schema, None, require_target=False)
+        X, _, missing = _apply(frame, chunk_schema, False, drop_missing)
+        start = int(frame.df.index[0]) if len(frame.df) else seen_rows
+        seen_rows += len(frame.df)
+        yield Chunk(X, ~missing, start)
+    if seen_rows == 0:
+        raise UserError(f"{path}: no data rows")
+
+
+def _text_chunks(path, fmt, delimiter, header, chunk_rows):
+    options, header = _text_read_options(path, fmt, delimiter, header)
+    try:
+        reader = pd.read_csv(path, chunksize=chunk_rows, **options)
+        with reader:
+            for df in reader:
+                frame = _Frame(_name_columns(df, header, path), path, header, True,
+                               options["sep"])
+                _check_short_rows(frame)
+                yield frame
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, path) from None
+    except UnicodeDecodeError:
+        raise _not_text(path, fmt) from None
+
+
+def _parquet_chunks(path, chunk_rows):
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read as Parquet ({type(exc).__name__})") from None
+    start = 0
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        df = batch.to_pandas()
+        df.index = pd.RangeIndex(start, start + len(df))
+        start += len(df)
+        yield _Frame(_name_columns(df, True, path), path, header=True, text=False)
+
+
+def _npy_chunks(path, chunk_rows):
+    try:
+        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:
+        raise UserError(f"{path}: cannot read as NPY ({type(exc).__name__})") from None
+    if matrix.ndim != 2:
+        raise UserError(f"{path}: the array must be 2-D (rows x columns), got {matrix.shape}")
+    for start in range(0, len(matrix), chunk_rows):
+        block = np.asarray(matrix[start:start + chunk_rows])
+        df = pd.DataFrame(block, columns=[str(i) for i in range(block.shape[1])],
+                          index=pd.RangeIndex(start, start + len(block)))
+        yield _Frame(df, path, header=False, text=False)
+
+
+# -- the embedded default --------------------------------------------------------------------------
+def load_default() -> Table:
+    """scikit-learn's bundled breast-cancer data (569 rows, 30 features, classes 0/1).
+
+    Returns
+    -------
+    Table
+        With a schema naming the 30 features and the target ``diagnosis`` (0 = malignant,
+        1 = benign), as if read from a file with a header line.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    names = [str(n) for n in bunch.feature_names]
+    schema = Schema(columns=names, target="diagnosis", header=True,
+                    file_columns=names + ["diagnosis"])
+    X = np.ascontiguousarray(bunch.data, dtype=np.float64)
+    return Table(X, bunch.target.astype(np.int64), names, schema,
+                 source="breast-cancer (scikit-learn's bundled copy)")

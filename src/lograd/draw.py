@@ -1,0 +1,324 @@
+"""Pictures of computation graphs, drawn with matplotlib alone (no graphviz needed).
+
+Any engine graph can be drawn: the walk starts at a result Tensor and follows ``.parents``. Each
+node is a box with its name or op, its forward value and its gradient (the numbers themselves for
+a single value, the shape for an array); arrows run from each input to the op that uses it, left
+to right in the order of the forward pass. The layout puts each node one column right of its
+furthest input (longest-path layering), pulls every input next to its first user, and orders each
+column by the average height of its neighbours.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import scipy.sparse as sp
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path as MplPath
+
+from lograd.engine import Tensor
+from lograd.errors import UserError
+
+# Geometry, in inches (the axes span the figure with 1 data unit = 1 inch).
+COLUMN_PITCH = 2.35
+ROW_PITCH = 0.95
+BOX_WIDTH = 1.95
+BOX_HEIGHT = 0.74
+MARGIN = 0.25
+LEGEND_HEIGHT = 0.35
+TITLE_HEIGHT = 0.45
+FONT_SIZE = 8.5
+MAX_LABEL_CHARS = 26  # what fits in BOX_WIDTH at FONT_SIZE in a monospaced font
+
+COLORS = {
+    "parameter": "#cfe2ff",  # a leaf that requires a gradient
+    "constant": "#e9ecef",  # data: a leaf without a gradient
+    "op": "#ffffff",
+    "result": "#fff3cd",  # the tensor the walk started from
+}
+FORMATS = (".svg", ".png", ".pdf")
+
+
+def graph_nodes(root: Tensor) -> list[Tensor]:
+    """Every tensor that ``root`` was computed from, and ``root``; inputs before their users.
+
+    Parameters
+    ----------
+    root : Tensor
+        The result to walk back from through ``.parents``.
+
+    Returns
+    -------
+    list of Tensor
+        In topological order (iterative walk: deep graphs hit no recursion limit).
+    """
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
+    return order
+
+
+def layers(nodes: list[Tensor]) -> dict[int, int]:
+    """Column of each node (by ``id``): one past its furthest input; inputs beside their user.
+
+    Parameters
+    ----------
+    nodes : list of Tensor
+        In topological order, as :func:`graph_nodes` returns them.
+
+    Returns
+    -------
+    dict of int to int
+        ``id(node) -> column``, starting at 0.
+    """
+    column = {}
+    for node in nodes:  # longest path from the inputs
+        column[id(node)] = 1 + max((column[id(p)] for p in node.parents), default=-1)
+    users = _users(nodes)
+    for node in nodes:  # an input sits just left of its first user, not at the far left
+        if not node.parents and users[id(node)]:
+            column[id(node)] = min(column[id(u)] for u in users[id(node)]) - 1
+    return column
+
+
+def graph_figure(root: Tensor, *, title: str | None = None, max_nodes: int = 300) -> Figure:
+    """A matplotlib Figure of the graph that computed ``root``.
+
+    Parameters
+    ----------
+    root : Tensor
+        The result; gradients are shown where ``backward()`` has filled ``.grad``.
+    title : str, optional
+        Drawn above the graph.
+    max_nodes : int, default 300
+        Larger graphs raise ValueError rather than produce an unreadable picture.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not attached to pyplot: embed it, or save it with ``savefig``.
+    """
+    nodes = graph_nodes(root)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"the graph has {len(nodes)} nodes, more than max_nodes={max_nodes} "
+                         "that fit in a readable picture")
+    layout = _Layout(nodes)
+    width = 2 * MARGIN + layout.n_columns * COLUMN_PITCH
+    body = 2 * MARGIN + layout.n_rows * ROW_PITCH
+    height = body + LEGEND_HEIGHT + (TITLE_HEIGHT if title else 0)
+
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+
+    def center(key):
+        col, row = layout.position[key]
+        return MARGIN + (col + 0.5) * COLUMN_PITCH, LEGEND_HEIGHT + body / 2 + row * ROW_PITCH
+
+    for route in layout.routes:
+        _arrow(ax, [center(key) for key in route])
+    for node in nodes:
+        _box(ax, center(id(node)), _label(node), _kind(node, root))
+    if title:
+        ax.text(width / 2, height - TITLE_HEIGHT / 2, title, ha="center", va="center",
+                fontsize=FONT_SIZE + 2)
+    ax.text(MARGIN, LEGEND_HEIGHT / 2, _LEGEND, ha="left", va="center",
+            fontsize=FONT_SIZE - 1, color="#495057")
+    return fig
+
+
+def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) -> Path:
+    """Draw the graph that computed ``root`` to an SVG, PNG or PDF file, chosen by extension.
+
+    The file is written whole or not at all: to a temporary file in the same directory first,
+    then renamed over ``path``. SVG text stays text, so labels can be searched and selected.
+
+    Parameters
+    ----------
+    root : Tensor
+        The result to draw back from.
+    path : str or os.PathLike
+        Where to write; the extension picks the format (.svg, .png or .pdf).
+    title : str, optional
+    dpi : int, default 150
+        Resolution of a PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    lograd.errors.UserError
+        For an unknown extension or a directory that does not exist.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise UserError(f"{path}: cannot draw a graph to '{suffix or 'no extension'}'; "
+                        f"use one of {', '.join(FORMATS)}")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserError(f"{path}: directory {directory} does not exist")
+    fig = graph_figure(root, title=title)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=suffix)
+    os.close(descriptor)
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
+            fig.savefig(temporary, format=suffix[1:], dpi=dpi)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give usual rights
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+_LEGEND = ("blue: parameters (need a gradient)   grey: data and constants   white: operations   "
+           "arrows: forward pass   grad: d(result)/d(node) after backward()")
+
+
+def _users(nodes):
+    users = {id(node): [] for node in nodes}
+    for node in nodes:
+        for parent in node.parents:
+            users[id(parent)].append(node)
+    return users
+
+
+class _Layout:
+    """Columns and heights for the nodes, with a waypoint in each column a long arrow crosses.
+
+    Keys are ``id(node)`` for nodes and ``(edge number, column)`` for waypoints, which take a
+    slot in their column like a node, so long arrows run between boxes instead of through them.
+    """
+
+    def __init__(self, nodes):
+        column = layers(nodes)
+        self.routes = []  # per edge: the keys it passes, input first
+        above, below = {}, {}  # key -> neighbouring keys in earlier / later columns
+        by_column = {}
+        for node in nodes:
+            by_column.setdefault(column[id(node)], []).append(id(node))
+        for node in nodes:
+            for parent in node.parents:
+                first, last = column[id(parent)], column[id(node)]
+                waypoints = [(len(self.routes), col) for col in range(first + 1, last)]
+                route = [id(parent), *waypoints, id(node)]
+                for key in waypoints:
+                    by_column[key[1]].append(key)
+                for earlier, later in zip(route, route[1:]):
+                    below.setdefault(earlier, []).append(later)
+                    above.setdefault(later, []).append(earlier)
+                self.routes.append(route)
+        self.n_columns = max(column.values()) + 1
+        self.n_rows = max(len(keys) for keys in by_column.values())
+        self._order(by_column, above, below)
+        self.position = {key: (col, height) for col, keys in by_column.items()
+                         for key, height in zip(keys, _heights(len(keys)))}
+
+    @staticmethod
+    def _order(by_column, above, below):
+        """Two sweeps right then left, sorting each column by its neighbours' mean height."""
+        for _ in range(2):
+            for neighbours, columns in ((above, sorted(by_column)),
+                                        (below, sorted(by_column, reverse=True))):
+                for col in columns:
+                    height = {key: h for keys in by_column.values()
+                              for key, h in zip(keys, _heights(len(keys)))}
+                    by_column[col] = sorted(by_column[col], key=lambda key: -_mean(
+                        [height[k] for k in neighbours.get(key, [])], default=height[key]))
+
+
+def _heights(count):
+    """Slot heights, top first, centred on 0."""
+    return [(count - 1) / 2 - i for i in range(count)]
+
+
+def _mean(values, default):
+    return sum(values) / len(values) if values else default
+
+
+def _kind(node: Tensor, root: Tensor) -> str:
+    if node is root:
+        return "result"
+    if node.op is not None:
+        return "op"
+    return "parameter" if node.requires_grad else "constant"
+
+
+def _label(node: Tensor) -> str:
+    op = node.op.name if node.op is not None else None
+    if node.name and op:
+        head = f"{node.name} [{op}]"
+    else:
+        head = node.name or op or "constant"
+    lines = [head, f"value {_describe(node.data)}"]
+    if node.grad is not None:
+        lines.append(f"grad {_describe(node.grad)}")
+    elif not node.requires_grad:
+        lines.append("no grad")
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _describe(array) -> str:
+    """The number itself for a single value, else the shape."""
+    if sp.issparse(array):
+        return f"sparse {array.shape}"
+    array = np.asarray(array)
+    if array.size == 1:
+        value = float(array.reshape(-1)[0])
+        return f"{value + 0.0:.6g}" if math.isfinite(value) else str(value)  # no "-0"
+    return f"shape {array.shape}"
+
+
+def _fit(line: str) -> str:
+    return line if len(line) <= MAX_LABEL_CHARS else line[: MAX_LABEL_CHARS - 3] + "..."
+
+
+def _box(ax, center, label, kind):
+    x, y = center
+    ax.add_patch(FancyBboxPatch(
+        (x - BOX_WIDTH / 2, y - BOX_HEIGHT / 2), BOX_WIDTH, BOX_HEIGHT,
+        boxstyle="round,pad=0,rounding_size=0.08", facecolor=COLORS[kind],
+        edgecolor="#343a40", linewidth=0.8, zorder=2))
+    ax.text(x, y, label, ha="center", va="center", fontsize=FONT_SIZE, family="monospace",
+            linespacing=1.25, zorder=3)
+
+
+def _arrow(ax, centers):
+    """From the right edge of the first box to the left edge of the last, level through each
+    waypoint's column and slanting in the gaps between columns."""
+    (x0, y0), *waypoints, (x1, y1) = centers
+    points = [(x0 + BOX_WIDTH / 2, y0)]
+    for x, y in waypoints:
+        points += [(x - BOX_WIDTH / 2, y), (x + BOX_WIDTH / 2, y)]
+    points.append((x1 - BOX_WIDTH / 2, y1))
+    path = MplPath(points, [MplPath.MOVETO] + [MplPath.LINETO] * (len(points) - 1))
+    ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, linewidth=0.9,
+                                 color="#6c757d", zorder=1))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+__all__ = ["draw_graph", "graph_figure", "graph_nodes", "layers"]

@@ -1,0 +1,505 @@
+"""``lograd.LogisticRegression``: a scikit-learn classifier trained by backpropagation.
+
+The estimator turns data into an :class:`~lograd.objective.Objective`, hands it to a solver
+through the training loop, and stores the result in scikit-learn's fitted attributes. It never
+computes a gradient itself: every gradient comes from ``Tensor.backward()`` in the objective.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, logsumexp
+from scipy.special import softmax as _softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
+
+from lograd import solvers
+from lograd._validation import as_callback_list, check_params, check_sample_weight
+from lograd.errors import UserError
+from lograd.losses import DATA_LOSSES
+from lograd.objective import Objective, penalty_strengths
+from lograd.training import TrainingDiverged, fit_iterative, fit_lbfgs
+
+_ACCEPT_SPARSE = ("csr", "csc")
+_FLOATS = (np.float64, np.float32)
+_ADAM_DEFAULT_RATE = 0.05
+_STOCHASTIC = ("sgd", "adam")
+
+
+def _has_stepwise_solver(est) -> bool:
+    return est.solver in ("gd", "sgd", "adam")
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression trained by gradient descent on a computation graph.
+
+    Minimises scikit-learn's objective, divided by ``C·S`` (the same minimiser)::
+
+        F(w, b) = Σ_i s_i·loss_i / S + [(1 - r)·½‖w‖² + r·‖w‖₁] / (C·S),   S = Σ_i s_i
+
+    where ``loss_i`` is the log-loss of row i (sigmoid for two classes, softmax for more),
+    ``s_i`` the sample weight times the class weight, ``r`` = 0 for 'l2', 1 for 'l1', ``l1_ratio``
+    for 'elasticnet'; the intercept is not penalized. Gradients come from ``backward()``.
+
+    Parameters
+    ----------
+    penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
+        L1 and elastic-net need ``solver='gd'`` or ``'sgd'`` (proximal steps).
+    C : float, default=1.0
+        Inverse penalty strength, as in scikit-learn; ``np.inf`` means no penalty.
+    l1_ratio : float in [0, 1], default=None
+        Elastic-net mixing; required with ``penalty='elasticnet'``, ignored otherwise.
+    fit_intercept : bool, default=True
+    solver : {'lbfgs', 'gd', 'sgd', 'adam'}, default='lbfgs'
+        'lbfgs': SciPy's L-BFGS-B, fast and tolerance-tight (L2 or no penalty).
+        'gd': full-batch gradient descent, the lecture's algorithm (see ``momentum``).
+        'sgd': shuffled mini-batches of ``batch_size``, one epoch per iteration.
+        'adam': Adam on mini-batches (L2 or no penalty).
+    learning_rate : float or 'auto', default='auto'
+        Step size. 'auto' is ``1/L`` for 'gd', with ``L`` a bound on the Lipschitz constant of
+        the gradient computed from the data, which cannot diverge; the same ``1/L`` for 'sgd' (a
+        mini-batch's own ``L`` may be larger, but the log-loss gradient is bounded, so the
+        iterates cannot blow up); 0.05 for 'adam'. Unused by 'lbfgs'.
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate per epoch for 'gd', 'sgd', 'adam': constant; ``η₀/√t`` at iteration t;
+        or divided by 5 whenever ``n_iter_no_change`` iterations fail to lower the objective by
+        ``tol`` (training stops once it falls below 1e-6), as in scikit-learn's MLP.
+    max_iter : int, default=100
+        Most iterations: steps for 'gd', epochs for 'sgd'/'adam', iterations for 'lbfgs'.
+    tol : float, default=1e-4
+        Stopping rule. 'lbfgs' and 'gd': stop when the largest absolute entry of the gradient
+        (for 'gd' with an L1 term, the proximal gradient ``(θ - prox(θ - η∇f))/η``) is at most
+        ``tol``. 'sgd'/'adam': stop when the objective has not fallen below its best value minus
+        ``tol`` for ``n_iter_no_change`` consecutive epochs. ``tol=0`` with 'gd' runs exactly
+        ``max_iter`` steps, without a ConvergenceWarning.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size for 'sgd'/'adam'; 'auto' is ``min(200, n_samples)``.
+    momentum : float in [0, 1) or 'nesterov', default=0.0
+        Heavy-ball momentum for 'gd'/'sgd'. 'nesterov' (gd only): Nesterov's accelerated
+        gradient with adaptive restart, much faster on ill-conditioned data.
+    class_weight : dict, 'balanced' or None, default=None
+        Multiplies the sample weights, as in scikit-learn.
+    random_state : int, RandomState or None, default=None
+        Seeds the epoch shuffles and the validation split; fixed means reproducible.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_``/``intercept_`` (when classes and features match).
+    verbose : int, default=0
+        Print loss, gradient norm and step at every iteration when > 0.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified), score accuracy after each
+        iteration, stop when it has not risen by ``tol`` for ``n_iter_no_change`` iterations and
+        keep the best-scoring parameters ('gd', 'sgd', 'adam').
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    callbacks : callable or list of callables, default=None
+        Each called once per iteration as ``cb(info)``, ``info`` a dict with ``iteration``,
+        ``loss``, ``grad_norm``, ``step``, ``max_iter``, ``coef``, ``intercept`` (copies) and
+        ``validation_score`` with early stopping. Returning True stops the fit.
+    fused : bool, default=True
+        Compute the data term with the fused one-pass kernel
+        (:func:`lograd.losses.fused_data_loss`); False builds it from plain engine ops
+        (:func:`lograd.losses.unfused_data_loss`). Both give the same loss and gradient.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : int
+        Iterations run (updates for 'gd', epochs for 'sgd'/'adam').
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only for inputs with string column names (pandas).
+    loss_curve_ : list of float
+        ``loss_curve_[k]``: the objective F after k iterations; ``loss_curve_[0]`` is at the
+        initial parameters, ``loss_curve_[-1]`` at the returned ones (on the training part when
+        early stopping holds out rows).
+    validation_scores_ : list of float or None
+        Validation accuracy after every iteration, with ``early_stopping``.
+    learning_rate_ : float or None
+        The step size used last (None for 'lbfgs').
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from lograd import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> LogisticRegression(max_iter=500).fit(X, y).predict(X[:3])
+    array([0, 0, 0])
+    """
+
+    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True,
+                 solver="lbfgs", learning_rate="auto", lr_schedule="constant", max_iter=100,
+                 tol=1e-4, batch_size="auto", momentum=0.0, class_weight=None,
+                 random_state=None, warm_start=False, verbose=0, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, callbacks=None, fused=True):
+        self.penalty = penalty
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.fused = fused
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+        """Fit the model by minimising the objective with ``solver``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Float32 data is computed in float32; C-contiguous float arrays are not copied.
+        y : array-like of shape (n_samples,)
+            Labels of any kind (ints, strings, bools), at least two distinct.
+        sample_weight : array-like of shape (n_samples,), optional
+        coef_init : ndarray of shape (n_classes or 1, n_features), optional
+            Initial coefficients (default zeros, or the previous ones with ``warm_start``).
+        intercept_init : ndarray of shape (n_classes or 1,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        lograd.errors.DivergenceError
+            When the objective becomes NaN/inf or explodes; the best parameters seen are kept in
+            ``coef_``/``intercept_`` and the message names the learning rate.
+        """
+        check_params(self)
+        for name in ("_partial_solver", "_partial_rate", "_partial_epochs"):
+            self.__dict__.pop(name, None)  # a later partial_fit starts a fresh solver
+        warm = self.warm_start and hasattr(self, "coef_")
+        previous = (self.classes_, self.coef_, self.intercept_) if warm else None
+        X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS)
+        check_classification_targets(y)
+        self.classes_ = _classes(y)
+        weights = self._sample_weight(X, y, sample_weight)
+        rng = check_random_state(self.random_state)
+        X_fit, y_fit, w_fit, validation = self._validation_split(X, y, weights, rng)
+        objective = self._objective(X_fit, y_fit, w_fit)
+        theta0 = self._initial_theta(objective, coef_init, intercept_init, previous)
+        self._train(objective, theta0, rng, validation)
+        return self
+
+    @available_if(_has_stepwise_solver)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of the solver on the chunk ``(X, y)`` ('gd': one full-batch step).
+
+        Each call minimises the objective ``fit`` would minimise on this chunk alone (its
+        penalty scaled by the chunk's total weight), continuing from the current parameters and
+        the solver's state (momentum, Adam moments, the smallest 'auto' step seen). Over ``m``
+        equal chunks of a data set this is, on average, ``fit``'s objective on the whole data
+        with ``C/m``: pass ``C·m`` to reach the optimum of ``fit(C)``. Each call counts as one
+        epoch for ``lr_schedule``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,)
+            Every label that will ever be seen; required on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        first = not hasattr(self, "coef_")
+        if first and classes is None:
+            raise UserError("partial_fit needs classes=[...] (every label) on its first call")
+        X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS,
+                             reset=first)
+        check_classification_targets(y)
+        if first:
+            self.classes_ = _classes(np.asarray(classes))
+        elif classes is not None and not np.array_equal(_classes(np.asarray(classes)),
+                                                        self.classes_):
+            raise UserError(f"classes={list(classes)} differ from the first call's "
+                            f"{list(self.classes_)}")
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise UserError(f"y has labels {list(unknown)} not in classes {list(self.classes_)}")
+        weights = self._sample_weight(X, y, sample_weight)
+        objective = self._objective(X, y, weights)
+        theta0 = objective.zeros() if first else objective.pack(*self._coef_to_wb())
+        self._train(objective, theta0, check_random_state(self.random_state), None, partial=True)
+        return self
+
+    def _sample_weight(self, X, y, sample_weight):
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if self.class_weight is None:
+            return weights
+        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                         sample_weight=weights)
+        class_of_row = np.searchsorted(self.classes_, y)
+        scaled = per_class[class_of_row] * (1.0 if weights is None else weights)
+        return scaled.astype(X.dtype)
+
+    def _validation_split(self, X, y, weights, rng):
+        if not self.early_stopping:
+            return X, y, weights, None
+        rows = np.arange(X.shape[0])
+        try:
+            train, test = train_test_split(rows, test_size=self.validation_fraction,
+                                           random_state=rng, stratify=y)
+        except ValueError as exc:
+            raise UserError(f"early_stopping cannot hold out validation_fraction="
+                            f"{self.validation_fraction} of {X.shape[0]} rows: {exc}") from None
+        w = None if weights is None else weights[train]
+        return X[train], y[train], w, (X[test], y[test])
+
+    def _objective(self, X, y, weights) -> Objective:
+        if self.solver in _STOCHASTIC and sp.issparse(X) and X.format == "csc":
+            X = X.tocsr()  # mini-batches take rows: CSC row slicing would scan every column
+        target = _encode(y, self.classes_, X.dtype)
+        total = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
+        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio, total)
+        loss_fn = DATA_LOSSES["fused" if self.fused else "unfused"]
+        return Objective(X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                         fit_intercept=self.fit_intercept, loss_fn=loss_fn)
+
+    def _initial_theta(self, objective, coef_init, intercept_init, previous):
+        n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        coef = np.zeros((n_out, self.n_features_in_))
+        intercept = np.zeros(n_out)
+        if previous is not None:
+            classes, prev_coef, prev_intercept = previous
+            if np.array_equal(classes, self.classes_) and prev_coef.shape == coef.shape:
+                coef, intercept = prev_coef, prev_intercept
+        if coef_init is not None:
+            coef = _check_init("coef_init", coef_init, coef.shape)
+        if intercept_init is not None:
+            intercept = _check_init("intercept_init", intercept_init, intercept.shape)
+        w = coef[0] if n_out == 1 else coef.T
+        return objective.pack(w, intercept[0] if n_out == 1 else intercept)
+
+    def _train(self, objective, theta0, rng, validation, partial=False):
+        callbacks = as_callback_list(self.callbacks)
+        describe = self._describer(objective) if callbacks else (lambda theta: {})
+        # BLAS threads spinning after scipy's small vector ops slow the next kernel call ~2x;
+        # the heavy work is the fused kernel's own threads, so BLAS runs single-threaded here.
+        with threadpool_limits(1, user_api="blas"):
+            self._run_solver(objective, theta0, rng, validation, partial, callbacks, describe)
+
+    def _run_solver(self, objective, theta0, rng, validation, partial, callbacks, describe):
+        try:
+            if self.solver == "lbfgs":
+                result = fit_lbfgs(objective, theta0, max_iter=self.max_iter, tol=self.tol,
+                                   callbacks=callbacks, verbose=self.verbose, describe=describe)
+            else:
+                result = self._fit_stepwise(objective, theta0, rng, validation, partial,
+                                            callbacks, describe)
+        except TrainingDiverged as exc:
+            self._store(objective, exc.result, partial)
+            raise
+        self._store(objective, result, partial)
+        if not result.converged and self.tol > 0 and not partial:
+            warnings.warn(self._convergence_message(result), ConvergenceWarning, stacklevel=4)
+
+    def _fit_stepwise(self, objective, theta0, rng, validation, partial, callbacks, describe):
+        solver = self._solver(objective, partial)
+        batches = None
+        if self.solver in _STOCHASTIC:
+            batches = _batcher(objective, self.batch_size, rng)
+        score = None if validation is None else _validation_scorer(objective, *validation,
+                                                                    self.classes_)
+        schedule = self.lr_schedule
+        if partial:  # the schedule advances one epoch per call
+            self._partial_epochs = getattr(self, "_partial_epochs", 0) + 1
+            if schedule == "invscaling":
+                solver.learning_rate = self._partial_rate / self._partial_epochs ** 0.5
+            schedule = "constant"
+        return fit_iterative(
+            objective, solver, theta0, max_iter=1 if partial else self.max_iter, tol=self.tol,
+            batches=batches, stop_rule="gradient" if batches is None else "loss",
+            n_iter_no_change=self.n_iter_no_change, schedule=schedule,
+            validation_score=score, callbacks=callbacks, verbose=self.verbose,
+            describe=describe)
+
+    def _solver(self, objective, partial):
+        rate = self._learning_rate(objective)
+        if partial and hasattr(self, "_partial_solver"):
+            self._partial_rate = min(self._partial_rate, rate)
+            self._partial_solver.learning_rate = self._partial_rate
+            return self._partial_solver
+        if self.solver == "adam":
+            solver = solvers.Adam(rate)
+        elif self.momentum == "nesterov":
+            solver = solvers.AcceleratedGradient(rate)
+        else:
+            solver = solvers.GradientDescent(rate, self.momentum)
+        if partial:
+            self._partial_solver, self._partial_rate = solver, rate
+        return solver
+
+    def _learning_rate(self, objective) -> float:
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if self.solver == "adam":
+            return _ADAM_DEFAULT_RATE
+        return 1.0 / objective.lipschitz()
+
+    def _describer(self, objective):
+        def describe(theta):
+            coef, intercept = _wb_to_coef(*objective.unpack(theta))
+            return {"coef": coef.copy(), "intercept": intercept.copy()}
+        return describe
+
+    def _store(self, objective, result, partial):
+        coef, intercept = _wb_to_coef(*objective.unpack(result.theta))
+        self.coef_, self.intercept_ = coef.copy(), intercept.copy()
+        if partial and hasattr(self, "loss_curve_") and getattr(self, "_partial_started", False):
+            self.loss_curve_ = self.loss_curve_ + result.loss_curve[1:]
+            self.n_iter_ += result.n_iter
+        else:
+            self.loss_curve_, self.n_iter_ = list(result.loss_curve), result.n_iter
+        self._partial_started = partial
+        self.validation_scores_ = result.validation_scores
+        self.learning_rate_ = result.learning_rate
+
+    def _convergence_message(self, result) -> str:
+        rate = "" if self.solver == "lbfgs" else f", learning_rate={result.learning_rate:.4g}"
+        hint = ("try another solver" if self.solver == "lbfgs"
+                else "change learning_rate or momentum='nesterov'" if self.solver == "gd"
+                else "change learning_rate or lr_schedule")
+        what = (f"did not converge in max_iter={self.max_iter} iterations (tol={self.tol})"
+                if result.stopped_by == "max_iter"
+                else f"stopped before reaching tol={self.tol} ({result.message})")
+        return (f"lograd LogisticRegression(solver={self.solver!r}{rate}) {what}: scale the "
+                f"data (e.g. sklearn.preprocessing.StandardScaler), raise max_iter, or {hint}")
+
+    def _coef_to_wb(self):
+        n_out = self.coef_.shape[0]
+        if n_out == 1:
+            return self.coef_[0], self.intercept_[0]
+        return self.coef_.T, self.intercept_
+
+    # -- predicting -----------------------------------------------------------------------------
+    def decision_function(self, X):
+        """Logits ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes (the positive class's logit), else
+        (n_samples, n_classes).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS, reset=False)
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_  # (n, 1) or (n, k)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Most probable class of each row, shape (n_samples,)."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        Sigmoid for two classes (``[σ(-z), σ(z)]``), softmax for more: finite and summing to
+        one for any logits.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([expit(-scores), expit(scores)])
+        return _softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably: shape (n_samples, n_classes)."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:  # log σ(z) = -log(1 + e^{-z})
+            return np.column_stack([-np.logaddexp(0, scores), -np.logaddexp(0, -scores)])
+        return scores - logsumexp(scores, axis=1, keepdims=True)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _classes(y) -> np.ndarray:
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise UserError("y needs samples of at least 2 classes; got only 1 class: "
+                        f"{classes.tolist()}")
+    return classes
+
+
+def _encode(y, classes, dtype) -> np.ndarray:
+    """0/1 targets of shape (n,) for two classes, one-hot rows (n, k) for more."""
+    index = np.searchsorted(classes, y)
+    if classes.size == 2:
+        return index.astype(dtype)
+    return np.eye(classes.size, dtype=dtype)[index]
+
+
+def _wb_to_coef(w, b):
+    """scikit-learn's layout: coef_ (1 or k, d), intercept_ (1 or k,)."""
+    if w.ndim == 1:
+        return w[None, :], np.reshape(b, 1)
+    return w.T, np.reshape(b, -1)
+
+
+def _check_init(name, value, shape) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.size == int(np.prod(shape)) and array.ndim <= 2:
+        array = array.reshape(shape)
+    if array.shape != shape:
+        raise UserError(f"{name} has shape {np.shape(value)}, expected {shape}")
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"{name} contains NaN or infinity")
+    return array
+
+
+def _batcher(objective, batch_size, rng):
+    """``batches(epoch)``: a fresh shuffle of the rows cut into mini-batches each epoch."""
+    n = objective.n_samples
+    size = min(200, n) if batch_size == "auto" else min(batch_size, n)
+    weights = objective.sample_weight
+
+    def batches(epoch):
+        order = rng.permutation(n)
+        chunks = [order[i:i + size] for i in range(0, n, size)]
+        if weights is not None:  # a batch of zero total weight has no mean loss
+            chunks = [c for c in chunks if weights[c].sum() > 0]
+        return chunks
+    return batches
+
+
+def _validation_scorer(objective, X_val, y_val, classes):
+    def accuracy(theta):
+        w, b = objective.unpack(theta)
+        scores = np.asarray(X_val @ w) + b
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return float(np.mean(classes[index] == y_val))
+    return accuracy

@@ -1,0 +1,193 @@
+"""`lograd train` as a user runs it: the bundled default end to end, options, progress, report."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from lograd import model_io
+from lograd.cli._common import Progress
+from lograd.estimator import LogisticRegression
+
+
+def metric_row(text, name):
+    match = re.search(rf"^{name}\s+(\S+)\s+(\S+)$", text, re.MULTILINE)
+    assert match, (name, text)
+    return float(match.group(1)), float(match.group(2))
+
+
+def test_default_run_trains_on_bundled_data_and_matches_the_python_api(lograd, tmp_path):
+    result = lograd("train", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr.lower(), result.stderr
+    out = result.stdout
+    assert "569 rows, 30 features" in out and "train 455 rows, test 114 rows" in out
+    assert (tmp_path / "model.lograd").is_file()
+    assert "model saved to model.lograd" in out
+    # Progress: stderr is a pipe here, so plain lines ending at the final iteration.
+    progress = [line for line in result.stderr.splitlines() if line.startswith("iteration ")]
+    assert progress and progress[-1].startswith(f"iteration {_n_iter(tmp_path)}/100")
+
+    # The same fit done by hand with the library gives the numbers the table shows.
+    X, y = load_breast_cancer(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_tr)
+    model = LogisticRegression(random_state=0).fit(scaler.transform(X_tr), y_tr)
+    proba = model.predict_proba(scaler.transform(X_te))[:, 1]
+    assert metric_row(out, "accuracy")[1] == pytest.approx(
+        accuracy_score(y_te, proba > 0.5), abs=5e-5)
+    assert metric_row(out, "roc_auc")[1] == pytest.approx(roc_auc_score(y_te, proba), abs=5e-5)
+    assert metric_row(out, "accuracy")[1] > 0.95
+
+
+def _n_iter(directory):
+    return model_io.load(directory / "model.lograd").steps[1][1].n_iter_
+
+
+def test_quiet_prints_nothing(lograd, tmp_path):
+    result = lograd("train", "--quiet", "-o", tmp_path / "m.lograd")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "m.lograd").is_file()
+
+
+def test_options_reach_the_estimator(lograd, tmp_path, csv_files):
+    train, _ = csv_files
+    out = tmp_path / "m.lograd"
+    result = lograd("train", train, "--target", "label", "-o", out, "--solver", "gd",
+                        "--learning-rate", "0.5", "--max-iter", "40", "--tol", "0", "--C", "2",
+                        "--class-weight", "yes=2,no=1", "--seed", "3", "--test-size", "0.25",
+                        "--no-standardize")
+    assert result.returncode == 0, result.stderr
+    saved = model_io.read_model(out)
+    params = saved.model.get_params()
+    assert (params["solver"], params["learning_rate"], params["max_iter"]) == ("gd", 0.5, 40)
+    assert (params["tol"], params["C"], params["random_state"]) == (0.0, 2.0, 3)
+    assert params["class_weight"] == {"yes": 2.0, "no": 1.0}
+    assert saved.model.n_iter_ == 40  # tol 0: exactly max_iter steps
+    assert not saved.meta["scaler"]
+    assert saved.info["rows"] == {"train": 135, "test": 45, "dropped": 0}
+    assert list(saved.model.classes_) == ["no", "yes"]
+    assert saved.info["schema"]["categories"] == {"color": ["blue", "green", "red"]}
+    assert "one-hot encoded: color" in result.stdout
+
+
+def test_sgd_progress_counts_epochs(lograd, tmp_path, csv_files):
+    train, _ = csv_files
+    result = lograd("train", train, "-t", "label", "-o", tmp_path / "m.lograd",
+                        "--solver", "sgd", "--max-iter", "5", "--tol", "0")
+    assert result.returncode == 0, result.stderr
+    assert "epoch 5/5" in result.stderr
+    assert "trained in 5 epochs" in result.stdout
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_lines_elsewhere():
+    terminal = FakeTerminal()
+    bar = Progress(total=3, stream=terminal)
+    for i, loss in enumerate([0.6, 0.4, 0.3], start=1):
+        bar({"iteration": i, "loss": loss, "grad_norm": 0.1, "step": 1.0})
+    bar.close()
+    drawn = terminal.getvalue()
+    assert "3/3" in drawn and "loss=0.300000" in drawn and "iteration" not in drawn
+
+    log = io.StringIO()
+    lines = Progress(total=3, stream=log, every_seconds=3600)
+    for i, loss in enumerate([0.6, 0.4, 0.3], start=1):
+        lines({"iteration": i, "loss": loss, "grad_norm": 0.1, "step": 1.0})
+    lines.close()
+    assert log.getvalue().splitlines() == [
+        "iteration 1/3  loss 0.600000  gradient norm 0.1",
+        "iteration 3/3  loss 0.300000  gradient norm 0.1"]
+
+    silent = FakeTerminal()
+    quiet = Progress(total=3, stream=silent, quiet=True)
+    quiet({"iteration": 1, "loss": 0.5, "grad_norm": 0.1, "step": 1.0})
+    quiet.close()
+    assert silent.getvalue() == ""
+
+
+def test_report_holds_every_section_with_embedded_images(lograd, tmp_path):
+    report = tmp_path / "report.html"
+    result = lograd("train", "-q", "-o", tmp_path / "m.lograd", "--report", report)
+    assert result.returncode == 0, result.stderr
+    html = report.read_text()
+    for section in ("Data and settings", "Metrics", "Loss curve", "ROC curve",
+                    "Confusion matrix", "Coefficients", "Computation graph"):
+        assert f"<h2>{section}" in html, section
+    assert "Decision boundary" not in html  # 30 features: no boundary to draw
+    assert "mean radius" in html  # coefficient table has the feature names
+    assert not re.search(r"(src|href)=\"(https?:|//)", html)  # nothing fetched from a network
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 4  # loss curve, ROC curve, confusion matrix, graph
+    assert '<img alt="computation graph" src="data:image/png;base64,' in html
+    for data in images:
+        assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_two_features_report_draws_the_decision_boundary(lograd, tmp_path, csv_files):
+    train, _ = csv_files
+    report = tmp_path / "r.html"
+    result = lograd("train", train, "-t", "label", "--features", "height,weight", "-q",
+                        "-o", tmp_path / "m.lograd", "--report", report)
+    assert result.returncode == 0, result.stderr
+    html = report.read_text()
+    assert "<h2>Decision boundary" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 5
+
+
+def test_npz_and_parquet_inputs(lograd, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 3))
+    y = (X[:, 0] + 0.3 * rng.standard_normal(120) > 0).astype(int)
+    np.savez(tmp_path / "d.npz", X=X, y=y, feature_names=np.array(["a", "b", "c"]))
+    result = lograd("train", tmp_path / "d.npz", "-q", "-o", tmp_path / "n.lograd")
+    assert result.returncode == 0, result.stderr
+    assert model_io.read_model(tmp_path / "n.lograd").info["schema"]["columns"] == [
+        "a", "b", "c"]
+
+    import pandas as pd
+
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "target": y}).to_parquet(tmp_path / "d.parquet")
+    result = lograd("train", tmp_path / "d.parquet", "-t", "target", "-q", "-o",
+                        tmp_path / "p.lograd")
+    assert result.returncode == 0, result.stderr
+
+
+def test_help_is_complete(lograd):
+    result = lograd("train", "--help")
+    assert result.returncode == 0
+    for option in ("--target", "--features", "--solver", "--learning-rate", "--penalty", "--C",
+                   "--max-iter", "--tol", "--batch-size", "--class-weight", "--seed",
+                   "--test-size", "--standardize", "--no-standardize", "--report", "--quiet",
+                   "--delimiter", "--no-header", "--drop-missing", "model.lograd"):
+        assert option in result.stdout, option
+    for command, options in (("predict", ("MODEL", "DATA", "--output", "--chunk-rows",
+                                          "--drop-missing", "proba_<class>")),
+                             ("evaluate", ("MODEL", "DATA", "--target", "--json", "log-loss",
+                                           "confusion matrix"))):
+        text = lograd(command, "--help").stdout
+        for option in options:
+            assert option in text, (command, option)
+    top = lograd("--help")
+    for command in ("train", "predict", "evaluate"):
+        assert command in top.stdout
+    version = lograd("--version")
+    assert version.returncode == 0 and version.stdout.startswith("lograd ")
+
+
+def test_target_without_data_is_refused(lograd, user_error, tmp_path):
+    user_error(lograd("train", "--target", "x", "-o", tmp_path / "m.lograd"),
+                      "--target")

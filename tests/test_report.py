@@ -1,0 +1,182 @@
+"""lograd.report: metrics against closed forms, the model graph against training, and the HTML
+report rendered by a real headless browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from lograd.engine import Tensor
+from lograd.estimator import LogisticRegression
+from lograd.gradcheck import gradcheck
+from lograd.objective import data_loss, penalty_strengths
+from lograd.report import (
+    classification_metrics,
+    confusion_table,
+    metrics_table,
+    model_graph,
+    write_report,
+)
+
+
+def test_binary_metrics_equal_their_closed_forms():
+    y = np.array(["no", "yes", "yes", "no", "yes", "no"])
+    p_yes = np.array([0.2, 0.9, 0.4, 0.6, 0.8, 0.1])
+    proba = np.column_stack([1 - p_yes, p_yes])
+    m = classification_metrics(y, proba, np.array(["no", "yes"]))
+    # predicted: no yes no yes yes no -> TP=2 (rows 1,4), FP=1 (row 3), FN=1 (row 2), TN=2
+    assert m["confusion_matrix"] == [[2, 1], [1, 2]]
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+    truth = (y == "yes").astype(float)
+    log_loss = -np.mean(truth * np.log(p_yes) + (1 - truth) * np.log(1 - p_yes))
+    assert m["log_loss"] == pytest.approx(log_loss, rel=1e-12)
+    # AUC = P(score of a positive > score of a negative) over all 9 pairs: 8 of 9 are ordered
+    assert m["roc_auc"] == pytest.approx(8 / 9)
+    assert m["n"] == 6
+
+
+def test_multiclass_metrics_use_macro_averages():
+    y = np.array([0, 1, 2, 2])
+    proba = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8]])
+    m = classification_metrics(y, proba, np.array([0, 1, 2]))
+    assert m["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+    assert m["recall"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert m["precision"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert m["average"] == "macro"
+
+
+def test_tables_show_every_metric():
+    m = classification_metrics(np.array([0, 1]), np.array([[0.7, 0.3], [0.4, 0.6]]), [0, 1])
+    text = metrics_table({"train": m, "test": m})
+    for name in ("accuracy", "log_loss", "roc_auc", "precision", "recall", "f1"):
+        assert re.search(rf"^{name}\s+\d\.\d{{4}}\s+\d\.\d{{4}}$", text, re.MULTILINE), name
+    assert confusion_table([[1, 0], [0, 1]], ["no", "yes"]).splitlines()[2].split() == [
+        "no", "1", "0"]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:300]
+    y = y[:300]
+    return X, y, LogisticRegression(C=0.5, tol=1e-8, max_iter=500).fit(X, y)
+
+
+def test_model_graph_is_the_objective_that_training_minimised(fitted):
+    X, y, model = fitted
+    alpha, _ = penalty_strengths("l2", 0.5, None, float(len(y)))
+    loss = model_graph(X, y, model.coef_, model.intercept_, model.classes_, alpha)
+    assert loss.item() == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+    w = next(t for t in _leaves(loss) if t.name == "w (30)")
+    assert np.abs(w.grad).max() < 1e-6  # converged: the gradient vanishes at the minimum
+
+    def objective(w, b):  # the same function, checked against finite differences elsewhere
+        return data_loss(X, w, b, y.astype(float)) + (0.5 * alpha) * (w * w).sum()
+
+    shifted = model.coef_[0] + 0.3  # away from the minimum, where gradients are large
+    gradcheck(objective, shifted, model.intercept_[0])
+    moved = model_graph(X, y, shifted[None, :], model.intercept_, model.classes_, alpha)
+    w_moved = next(t for t in _leaves(moved) if t.name == "w (30)")
+    reference = Tensor(shifted, requires_grad=True)
+    objective(reference, Tensor(model.intercept_[0])).backward()
+    np.testing.assert_allclose(w_moved.grad, reference.grad, rtol=1e-12)
+
+
+def _leaves(root):
+    seen, stack, found = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if not node.parents:
+            found.append(node)
+        stack.extend(node.parents)
+    return found
+
+
+def _report(path, n_features=30, n_rows=200):
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:n_rows, :n_features], y[:n_rows]
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:150], y[:150])
+    estimator = model.steps[1][1]
+    metrics = {"train": classification_metrics(y[:150], model.predict_proba(X[:150]), [0, 1]),
+               "test": classification_metrics(y[150:], model.predict_proba(X[150:]), [0, 1])}
+    names = [f"feature {i}" for i in range(n_features)]
+    write_report(path, model=model, estimator=estimator, title="test report",
+                 summary=[("rows", str(n_rows))], params={"C": "1.0"}, metrics=metrics,
+                 feature_names=names, classes=estimator.classes_, X_eval=X[150:],
+                 y_eval=y[150:], eval_name="test", standardized=True, X_train=X[:150],
+                 y_train=y[:150])
+    return path
+
+
+def test_two_feature_report_has_a_decision_boundary(tmp_path):
+    html = _report(tmp_path / "r.html", n_features=2).read_text()
+    assert "<h2>Decision boundary (test rows)</h2>" in html
+    assert "feature 1" in html
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) == 5
+
+
+def test_multiclass_report_draws_decision_regions(tmp_path):
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = X[:, 2:]  # petal length and width
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    estimator = model.steps[1][1]
+    metrics = {"train": classification_metrics(y, model.predict_proba(X), [0, 1, 2])}
+    write_report(tmp_path / "r.html", model=model, estimator=estimator, title="iris",
+                 summary=[], params={}, metrics=metrics, feature_names=["length", "width"],
+                 classes=estimator.classes_, X_eval=X, y_eval=y, eval_name="train",
+                 standardized=True, X_train=X, y_train=y)
+    html = (tmp_path / "r.html").read_text()
+    assert "<h2>Decision boundary (train rows)</h2>" in html
+    assert "<th>class 2</th>" in html  # one coefficient column per class
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 5
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+_CHECKER = """<script>
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var ok = images.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute("data-images", ok + "/" + images.length);
+});
+</script>"""
+
+
+def _rendered_image_count(page, tmp_path):
+    """Open ``page`` in headless Chromium; return 'loaded/total' images after the load event."""
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    match = re.search(r'data-images="(\d+)/(\d+)"', result.stdout)
+    assert match, (result.returncode, result.stdout[-500:], result.stderr[-2000:])
+    return int(match.group(1)), int(match.group(2))
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium is not installed "
+                                             "(.ci/run installs Debian's chromium package)")
+def test_report_renders_every_image_in_a_real_browser(tmp_path):
+    html = _report(tmp_path / "report.html", n_features=2).read_text()
+    page = tmp_path / "checked.html"  # the report plus a script that counts decoded images
+    page.write_text(html.replace("</body>", _CHECKER + "</body>"))
+    assert _rendered_image_count(page, tmp_path) == (5, 5)
+    # The check can fail: one damaged image in an otherwise identical page is caught.
+    broken = html.replace('src="data:image/png;base64,iVBOR', 'src="data:image/png;base64,XXXX', 1)
+    page.write_text(broken.replace("</body>", _CHECKER + "</body>"))
+    assert _rendered_image_count(page, tmp_path) == (4, 5)

@@ -1,0 +1,26 @@
+"""scikit-learn's own estimator checks, for the default solver and the two descent solvers.
+
+We mark no check as skipped or expected to fail. (scikit-learn itself skips its array-API input
+check unless the environment sets SCIPY_ARRAY_API=1; we do not claim array-API support, so that
+skip is correct.) ConvergenceWarnings are silenced here (and only here):
+the checks fit on tiny, unscaled toy data with our default ``max_iter``, where a warning is the
+correct behaviour, and some checks (e.g. ``check_non_transformer_estimators_n_iter``) fit with
+``max_iter`` small on purpose.
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from lograd.estimator import LogisticRegression
+
+CONFIGURATIONS = [
+    LogisticRegression(),
+    LogisticRegression(solver="gd", momentum="nesterov", max_iter=1000),
+    LogisticRegression(solver="sgd", random_state=0),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(CONFIGURATIONS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
