@@ -11,6 +11,13 @@ import lograd
 from lograd import OPS, Tensor, gradcheck, losses, no_grad, ops
 from lograd.engine import apply, unbroadcast
 
+try:  # registers the op "dask_linear_logistic_loss" (dask is an optional dependency)
+    import dask.array as da
+
+    from lograd.dask import dask_data_loss
+except ImportError:  # pragma: no cover
+    da = None
+
 rng = np.random.default_rng(0)
 
 
@@ -81,6 +88,13 @@ OP_CASES = {
         (lambda w, b: losses.fused_data_loss(X63, w, b, Y6, None), [randn(3), randn()]),
         (lambda w, b: losses.fused_data_loss(X63, w, b, Y62, S6), [randn(3, 2), randn(2)])],
 }
+
+if da is not None:  # the fused op on a dask X of two row blocks
+    OP_CASES["dask_linear_logistic_loss"] = [
+        (lambda w, b: dask_data_loss(da.from_array(X63, chunks=(4, 3)), w, b, Y6, None),
+         [randn(3), randn()]),
+        (lambda w, b: dask_data_loss(da.from_array(X63, chunks=(3, 2)), w, b, Y62, S6),
+         [randn(3, 2), randn(2)])]
 
 
 def test_every_op_in_the_table_has_test_cases():

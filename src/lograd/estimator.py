@@ -174,9 +174,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Float32 data is computed in float32; C-contiguous float arrays are not copied.
-        y : array-like of shape (n_samples,)
+            A row-chunked float ``dask.array`` stays in its blocks (solvers 'lbfgs' and 'gd',
+            no sample or class weights, no early stopping; see :mod:`lograd.dask`).
+        y : array-like or dask array of shape (n_samples,)
             Labels of any kind (ints, strings, bools), at least two distinct.
         sample_weight : array-like of shape (n_samples,), optional
         coef_init : ndarray of shape (n_classes or 1, n_features), optional
@@ -198,6 +200,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(name, None)  # a later partial_fit starts a fresh solver
         warm = self.warm_start and hasattr(self, "coef_")
         previous = (self.classes_, self.coef_, self.intercept_) if warm else None
+        if _is_dask(X):
+            return self._fit_dask(X, y, sample_weight, coef_init, intercept_init, previous)
         X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS)
         check_classification_targets(y)
         self.classes_ = _classes(y)
@@ -207,6 +211,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         objective = self._objective(X_fit, y_fit, w_fit)
         theta0 = self._initial_theta(objective, coef_init, intercept_init, previous)
         self._train(objective, theta0, rng, validation)
+        return self
+
+    def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init, previous):
+        """``fit`` on a dask X: the data stays in its blocks (see :mod:`lograd.dask`)."""
+        from lograd import dask as lograd_dask
+
+        if self.solver not in ("lbfgs", "gd"):
+            raise UserError(f"solver={self.solver!r} does not support dask arrays yet; "
+                            "use 'lbfgs' or 'gd'")
+        for name, value in (("sample_weight", sample_weight), ("class_weight", self.class_weight),
+                            ("early_stopping", self.early_stopping or None)):
+            if value is not None:
+                raise UserError(f"{name} is not supported with dask arrays yet")
+        X, y = lograd_dask.check_fit_data(X, y)
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        self.classes_ = _classes(lograd_dask.unique(y))
+        target = lograd_dask.encode(y, self.classes_, X.dtype, _encode)
+        X, target = lograd_dask.persist_if_distributed(X, target)
+        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio,
+                                               float(X.shape[0]))
+        objective = Objective(X, target, None, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                              fit_intercept=self.fit_intercept,
+                              loss_fn=lograd_dask.dask_data_loss)
+        theta0 = self._initial_theta(objective, coef_init, intercept_init, previous)
+        self._train(objective, theta0, check_random_state(self.random_state), None)
         return self
 
     @available_if(_has_stepwise_solver)
@@ -414,9 +444,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,) for two classes (the positive class's logit), else
-        (n_samples, n_classes).
+        (n_samples, n_classes); a lazy dask array for a dask X (likewise ``predict``,
+        ``predict_proba`` and ``predict_log_proba``).
         """
         check_is_fitted(self)
+        if _is_dask(X):  # a lazy dask array, computed block by block
+            from lograd import dask as lograd_dask
+
+            lograd_dask.check_n_features(X, self.n_features_in_)
+            return lograd_dask.lazy_decision_function(X, self.coef_, self.intercept_)
         X = validate_data(self, X, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS, reset=False)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_  # (n, 1) or (n, k)
         return scores.ravel() if scores.shape[1] == 1 else scores
@@ -424,6 +460,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Most probable class of each row, shape (n_samples,)."""
         scores = self.decision_function(X)
+        if _is_dask(scores):
+            from lograd.dask import lazy_predict
+
+            return lazy_predict(scores, self.classes_)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
 
@@ -434,6 +474,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         one for any logits.
         """
         scores = self.decision_function(X)
+        if _is_dask(scores):
+            from lograd.dask import lazy_predict_proba
+
+            return lazy_predict_proba(scores)
         if scores.ndim == 1:
             return np.column_stack([expit(-scores), expit(scores)])
         return _softmax(scores, axis=1)
@@ -441,12 +485,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably: shape (n_samples, n_classes)."""
         scores = self.decision_function(X)
+        if _is_dask(scores):
+            from lograd.dask import lazy_predict_proba
+
+            return lazy_predict_proba(scores, log=True)
         if scores.ndim == 1:  # log σ(z) = -log(1 + e^{-z})
             return np.column_stack([-np.logaddexp(0, scores), -np.logaddexp(0, -scores)])
         return scores - logsumexp(scores, axis=1, keepdims=True)
 
 
 # -- helpers --------------------------------------------------------------------------------------
+def _is_dask(X) -> bool:
+    """A dask array (checked without importing dask, an optional dependency)."""
+    return type(X).__module__.startswith("dask.array")
+
+
 def _classes(y) -> np.ndarray:
     classes = np.unique(y)
     if classes.size < 2:

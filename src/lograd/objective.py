@@ -181,6 +181,11 @@ class Objective:
         bounded by the trace above that. Gradient descent with step ``1/L`` decreases F at every
         step, so it cannot diverge.
         """
+        if _is_lazy(self.X):
+            if self.sample_weight is not None:
+                raise ValueError("the Lipschitz bound of a dask X supports no sample weights")
+            return self._curvature * _lazy_top(self.X, self.fit_intercept) * (1 + 1e-6) \
+                + self.alpha_l2
         gram = _weighted_gram(self.X, self.sample_weight, self.fit_intercept)
         if gram is None:
             top = _weighted_mean_row_norm(self.X, self.sample_weight, self.fit_intercept)
@@ -195,6 +200,26 @@ class Objective:
             norms = norms[self.sample_weight > 0]
         top = float(norms.max()) if norms.size else 0.0
         return self._curvature * top * (1 + 1e-6) + self.alpha_l2
+
+
+def _is_lazy(X) -> bool:
+    """A dask array: statistics of X are computed by dask, where its blocks live."""
+    return type(X).__module__.startswith("dask.")
+
+
+def _lazy_top(X, fit_intercept) -> float:
+    """λ_max (or, above 2000 features, the trace) of ``X̃ᵀX̃ / n`` for a dask X, no weights."""
+    import dask
+
+    X64 = X.astype(np.float64)
+    n = X.shape[0]
+    if X.shape[1] + int(fit_intercept) > _MAX_EXACT_GRAM:
+        return float((X64 * X64).sum().compute()) / n + float(fit_intercept)
+    gram, col = dask.compute(X64.T @ X64, X64.sum(axis=0))
+    gram, col = np.asarray(gram) / n, np.asarray(col) / n
+    if fit_intercept:
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.ones((1, 1))]])
+    return float(np.linalg.eigvalsh(gram)[-1])
 
 
 def _row_norms_squared(X) -> np.ndarray:
