@@ -21,6 +21,7 @@ large file uses bounded memory).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import os
@@ -243,16 +244,23 @@ def _parser_error(exc: Exception, path: str) -> UserError:
                      f"{message.splitlines()[-1] if message else type(exc).__name__}")
 
 
-def _read_text(path, fmt, delimiter, header) -> _Frame:
-    options, header = _text_read_options(path, fmt, delimiter, header)
+@contextlib.contextmanager
+def _csv_errors(path, fmt):
+    """pandas' reading errors as one-line UserErrors naming the file."""
     try:
-        df = pd.read_csv(path, **options)
+        yield
     except pd.errors.EmptyDataError:
         raise UserError(f"{path}: the file is empty") from None
     except pd.errors.ParserError as exc:
         raise _parser_error(exc, path) from None
     except UnicodeDecodeError:
         raise _not_text(path, fmt) from None
+
+
+def _read_text(path, fmt, delimiter, header) -> _Frame:
+    options, header = _text_read_options(path, fmt, delimiter, header)
+    with _csv_errors(path, fmt):
+        df = pd.read_csv(path, **options)
     frame = _Frame(_name_columns(df, header, path), path, header, True, options["sep"])
     _check_short_rows(frame)
     return frame
@@ -710,20 +718,11 @@ def iter_chunks(path, schema: Schema, chunk_rows=65536, delimiter=None, header=N
 
 def _text_chunks(path, fmt, delimiter, header, chunk_rows):
     options, header = _text_read_options(path, fmt, delimiter, header)
-    try:
-        reader = pd.read_csv(path, chunksize=chunk_rows, **options)
-        with reader:
-            for df in reader:
-                frame = _Frame(_name_columns(df, header, path), path, header, True,
-                               options["sep"])
-                _check_short_rows(frame)
-                yield frame
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise _parser_error(exc, path) from None
-    except UnicodeDecodeError:
-        raise _not_text(path, fmt) from None
+    with _csv_errors(path, fmt), pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+        for df in reader:
+            frame = _Frame(_name_columns(df, header, path), path, header, True, options["sep"])
+            _check_short_rows(frame)
+            yield frame
 
 
 def _parquet_chunks(path, chunk_rows):
