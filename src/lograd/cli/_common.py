@@ -89,6 +89,35 @@ def add_reading_options(parser) -> None:
                             "a value is an error naming its line and column)")
 
 
+# -- a saved model's inputs ------------------------------------------------------------------
+def training_schema(saved, path, schema_class):
+    """The training data's schema; for a model saved from Python without one, its features.
+
+    Such a model's features are matched by name when it was fitted with named columns
+    (``feature_names_in_``), else by position.
+    """
+    if "schema" in saved.info:
+        return schema_class.from_dict(saved.info["schema"])
+    model = saved.model
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        columns = [str(n) for n in names]
+        return schema_class(columns=columns, header=True, file_columns=columns)
+    columns = [str(i) for i in range(int(model.n_features_in_))]
+    return schema_class(columns=columns, header=False, file_columns=columns)
+
+
+def model_input(model, X):
+    """``X`` as the model was fitted: a DataFrame with its column names if it had them."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=names)
+
+
+
 # -- progress --------------------------------------------------------------------------------------
 class Progress:
     """A callback for ``LogisticRegression(callbacks=...)`` that shows training progress.

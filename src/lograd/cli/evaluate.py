@@ -40,7 +40,6 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from lograd import model_io, report
-    from lograd.cli.predict import _schema, model_input
     from lograd.data import Schema, read_table
 
     if args.json:
@@ -48,10 +47,10 @@ def run(args) -> int:
     saved = model_io.read_model(args.model)
     table = read_table(args.data, target=args.target, delimiter=args.delimiter,
                        header=args.header, drop_missing=args.drop_missing,
-                       schema=_schema(saved, args.model, Schema))
+                       schema=_common.training_schema(saved, args.model, Schema))
     classes = saved.model.classes_
     y = _as_classes(table, classes)
-    proba = saved.model.predict_proba(model_input(saved.model, table.X))
+    proba = saved.model.predict_proba(_common.model_input(saved.model, table.X))
     metrics = report.classification_metrics(y, proba, classes)
     dropped = f" ({table.n_dropped} rows with missing values left out)" if table.n_dropped else ""
     _common.write_stdout(

@@ -49,7 +49,7 @@ def run(args) -> int:
     if args.output:
         model_io.check_writable(args.output, "--output")
     saved = model_io.read_model(args.model)
-    schema = _schema(saved, args.model, Schema)
+    schema = _common.training_schema(saved, args.model, Schema)
     chunks = iter_chunks(args.data, schema, chunk_rows=args.chunk_rows,
                          delimiter=args.delimiter, header=args.header,
                          drop_missing=args.drop_missing)
@@ -68,33 +68,6 @@ def run(args) -> int:
     return 0
 
 
-def _schema(saved, path, schema_class):
-    """The training data's schema; for a model saved from Python without one, its features.
-
-    Such a model's features are matched by name when it was fitted with named columns
-    (``feature_names_in_``), else by position.
-    """
-    if "schema" in saved.info:
-        return schema_class.from_dict(saved.info["schema"])
-    model = saved.model
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        columns = [str(n) for n in names]
-        return schema_class(columns=columns, header=True, file_columns=columns)
-    columns = [str(i) for i in range(int(model.n_features_in_))]
-    return schema_class(columns=columns, header=False, file_columns=columns)
-
-
-def model_input(model, X):
-    """``X`` as the model was fitted: a DataFrame with its column names if it had them."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return X
-    import pandas as pd
-
-    return pd.DataFrame(X, columns=names)
-
-
 def write_predictions(stream, model, classes, chunks) -> int:
     """Write 'label,proba_<class>...' for each chunk's rows; returns the number of rows.
 
@@ -108,7 +81,8 @@ def write_predictions(stream, model, classes, chunks) -> int:
     for chunk in chunks:
         proba = np.full((len(chunk.X), len(classes)), np.nan)  # (rows, n_classes)
         if chunk.valid.any():
-            proba[chunk.valid] = model.predict_proba(model_input(model, chunk.X[chunk.valid]))
+            rows = _common.model_input(model, chunk.X[chunk.valid])
+            proba[chunk.valid] = model.predict_proba(rows)
         labels = np.asarray(classes)[np.argmax(np.where(chunk.valid[:, None], proba, 0), axis=1)]
         frame = pd.DataFrame(proba, columns=columns[1:])
         frame.insert(0, "label", pd.Series(labels, dtype=object).where(chunk.valid, None))
