@@ -5,7 +5,8 @@
 Each variant is a 4-rows-at-a-time loop over X with less work per row; the differences between
 rows of the table are the costs of the parts: the four dot products, the gradient update, the
 exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the loss. The last row is
-lograd's kernel (``lograd.losses._k_dense_binary``), which computes exp in vectorised blocks.
+lograd's kernel (``lograd.losses._k_dense_binary``), which computes exp in vectorised blocks and
+prefetches the rows 64 ahead; the second row is the plain read with that same prefetch.
 Times are the minimum and median of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -16,7 +17,7 @@ import math
 
 import numba
 import numpy as np
-from bench_speed import OtherLoad, _read_all, dense_problem, run_times
+from bench_speed import OtherLoad, _read_all, _read_all_prefetched, dense_problem, run_times
 
 from lograd.losses import _dense_binary
 
@@ -79,11 +80,12 @@ def main():
     chunks = 4 * numba.get_num_threads()
     variants = {
         "one read of X": lambda: _read_all(X, chunks),
+        "one read of X, prefetching 64 rows ahead": lambda: _read_all_prefetched(X, chunks),
         "4 dot products per 4 rows only": lambda: _variant(X, w, y, chunks, False, 0),
         "+ gradient update (no exp/log)": lambda: _variant(X, w, y, chunks, True, 0),
         "+ math.exp and division for σ(z)": lambda: _variant(X, w, y, chunks, True, 1),
         "+ one log1p per row": lambda: _variant(X, w, y, chunks, True, 2),
-        "lograd's kernel (blocks of 32: vectorised exp, one log1p)":
+        "lograd's kernel (blocks of 32: vectorised exp, one log1p, prefetch)":
             lambda: _dense_binary(X, w, b, y, s),
     }
     load = OtherLoad()

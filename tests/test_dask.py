@@ -173,20 +173,6 @@ def test_warm_start_and_numpy_labels_with_dask_X():
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10)
 
 
-@pytest.mark.parametrize("params, fit_kwargs, match", [
-    (dict(solver="sgd"), {}, "solver='sgd'"),
-    (dict(solver="adam"), {}, "solver='adam'"),
-    (dict(early_stopping=True, solver="gd"), {}, "early_stopping"),
-    (dict(class_weight="balanced"), {}, "class_weight"),
-    (dict(), dict(sample_weight=np.ones(100)), "sample_weight"),
-])
-def test_unsupported_options_raise_user_error(params, fit_kwargs, match):
-    X, y = make_data(n=100)
-    with pytest.raises(UserError, match=match):
-        lograd.LogisticRegression(**params).fit(da.from_array(X, chunks=(50, 5)), y,
-                                                **fit_kwargs)
-
-
 def test_bad_dask_input_raises_user_error():
     X, y = make_data(n=100)
     model = lograd.LogisticRegression()
@@ -227,3 +213,22 @@ def test_fit_on_a_distributed_cluster_equals_numpy_fit(distributed_client, k):
     reference, on_dask, Xd = fit_both(X, y, 250, solver="lbfgs", max_iter=200, tol=1e-8)
     assert_same_model(reference, on_dask, 1e-8)
     np.testing.assert_array_equal(on_dask.predict(Xd).compute(), reference.predict(X))
+
+
+def test_stochastic_fit_on_a_cluster_equals_the_threaded_scheduler_fit(distributed_client):
+    """The chained block tasks carry their random state: the scheduler does not matter."""
+    import dask
+
+    X, y = make_data(n=1200, k=3, seed=40)
+    s = rng.uniform(0.0, 2.0, len(y))
+    params = dict(solver="sgd", learning_rate=0.05, momentum=0.5, max_iter=8, tol=0,
+                  class_weight="balanced", early_stopping=True, n_iter_no_change=50,
+                  random_state=4)
+    Xd, sd = da.from_array(X, chunks=(300, 5)), da.from_array(s, chunks=300)
+    on_cluster = lograd.LogisticRegression(**params).fit(Xd, y, sample_weight=sd)
+    with dask.config.set(scheduler="threads"):
+        threaded = lograd.LogisticRegression(**params).fit(Xd, y, sample_weight=sd)
+    np.testing.assert_allclose(on_cluster.coef_, threaded.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(on_cluster.loss_curve_, threaded.loss_curve_, rtol=1e-12)
+    assert on_cluster.validation_scores_ == threaded.validation_scores_
+    assert len(on_cluster.validation_scores_) == 8

@@ -311,3 +311,61 @@ def test_lecture_step_by_hand():
     dz = a.data - y
     np.testing.assert_allclose(w.grad, x * dz, rtol=1e-12)
     np.testing.assert_allclose(b.grad, dz, rtol=1e-12)
+
+
+# -- the fast path for tiny graphs: 0-d values as NumPy scalars --------------------------------
+def lecture_loss(w1, w2, b, x1=1.0, x2=2.0, y=1.0):
+    a = (w1 * x1 + w2 * x2 + b).sigmoid()
+    return -(y * a.log() + (1.0 - y) * (1.0 - a).log()) + (w1 / b) ** 2 - w2.exp().tanh()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_graph_equals_the_same_graph_on_arrays(dtype):
+    """0-d values run as NumPy scalars; the same graph on shape-(1,) arrays takes the ufunc
+    path: values and gradients must agree bit for bit, in the leaves' dtype."""
+    start = [dtype(0.5), dtype(-1.0), dtype(0.25)]
+    scalars = [Tensor(v, requires_grad=True) for v in start]
+    arrays = [Tensor(np.array([v]), requires_grad=True) for v in start]
+    on_scalars, on_arrays = lecture_loss(*scalars), lecture_loss(*arrays)
+    on_scalars.backward()
+    on_arrays.backward(np.ones(1, dtype))
+    assert isinstance(on_scalars.data, np.floating) and on_scalars.dtype == dtype
+    assert on_scalars.data == on_arrays.data[0]
+    for s, a in zip(scalars, arrays):
+        assert isinstance(s.grad, np.floating) and s.grad.dtype == dtype
+        assert s.grad == a.grad[0]
+
+
+def test_scalar_graph_matches_finite_differences():
+    gradcheck(lecture_loss, 0.5, -1.0, 0.25, atol=1e-8, rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_meets_array_broadcasts_and_keeps_dtype(dtype):
+    s = Tensor(dtype(1.5), requires_grad=True)
+    v = Tensor(np.arange(1.0, 4.0, dtype=dtype), requires_grad=True)
+    out = (s * v + 2 * s - v / s).sum()  # a Python int follows the tensors' dtype
+    out.backward()
+    assert out.dtype == dtype and s.grad.dtype == dtype and v.grad.dtype == dtype
+    assert s.grad.shape == () and v.grad.shape == (3,)
+    vals = np.arange(1.0, 4.0)
+    np.testing.assert_allclose(s.grad, vals.sum() + 6 + (vals / 1.5 ** 2).sum(), rtol=1e-6)
+    np.testing.assert_allclose(v.grad, 1.5 - 1 / 1.5, rtol=1e-6)
+
+
+def test_zero_d_array_leaf_is_kept_and_updated_in_place():
+    """A 0-d array given as data stays that array (solvers update parameters in place)."""
+    b_data = np.zeros(())
+    b = Tensor(b_data, requires_grad=True)
+    assert b.data is b_data
+    (b * 3.0 + 1.0).backward()
+    b_data -= 0.5 * b.grad
+    assert b.data == -1.5 and b.grad == 3.0
+
+
+def test_vjps_see_the_inputs_the_forward_saw():
+    w = Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    loss = (w * w).sum()
+    w.data = np.array([100.0, 100.0])  # rebinding after the forward (an update step)
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [4.0, 6.0])

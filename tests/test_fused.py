@@ -167,6 +167,25 @@ def test_any_number_of_rows_and_threads(n):
                      ref.data if isinstance(ref, Tensor) else ref, 1e-10)
 
 
+@pytest.mark.parametrize("n", [31, 32, 36, 67, 64 * 17 + 29])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dense_binary_blocks_and_prefetch_at_every_row_count(n, dtype, threads):
+    """The dense binary kernel goes in blocks of 32 rows and prefetches 64 rows ahead (clamped
+    at the last rows of X); every row count around those sizes gives the graph's results."""
+    X, Y, s, w0, b0 = make_problem("binary", "dense", dtype, False, n=n, d=100)
+    want = loss_and_grads(unfused_data_loss, X, Y, s, w0, b0)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        got = loss_and_grads(fused_data_loss, X, Y, s, w0, b0)
+    finally:
+        numba.set_num_threads(before)
+    for g, ref in zip(got, want):
+        assert_close(g.data if isinstance(g, Tensor) else g,
+                     ref.data if isinstance(ref, Tensor) else ref, RTOL[dtype])
+
+
 def test_csr_with_64_bit_indices_and_unsorted_duplicates():
     X, Y, s, w0, b0 = make_problem("binary", "csr", np.float64, True)
     data, indices, indptr = [], [], [0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -62,10 +63,20 @@ def check_params(est) -> None:
         _fail("n_iter_no_change", est.n_iter_no_change, "an integer >= 1")
     if not isinstance(est.fused, (bool, np.bool_)):
         _fail("fused", est.fused, "True or False")
+    _check_checkpoint(est)
     callbacks = est.callbacks
     if callbacks is not None and not callable(callbacks):
         if not isinstance(callbacks, (list, tuple)) or not all(map(callable, callbacks)):
             _fail("callbacks", callbacks, "a callable or a list of callables")
+
+
+def _check_checkpoint(est) -> None:
+    if est.checkpoint is not None and not isinstance(est.checkpoint, (str, os.PathLike)):
+        _fail("checkpoint", est.checkpoint, "None or a directory path")
+    if isinstance(est.checkpoint, str) and not est.checkpoint:
+        _fail("checkpoint", est.checkpoint, "None or a directory path (not empty)")
+    if not _is_int(est.checkpoint_every) or est.checkpoint_every < 1:
+        _fail("checkpoint_every", est.checkpoint_every, "an integer >= 1")
 
 
 def _check_momentum(est) -> None:

@@ -11,27 +11,87 @@ divides by ``S = Σ_i s_i`` on the client, once per evaluation. Only these sums,
 ``w``, travel; X never leaves the workers. Like the fused op, the forward saves ``dL/dw`` and
 ``dL/db`` and its VJPs scale them by the upstream gradient, so ``backward()`` works unchanged.
 
-The other helpers give lazy predictions: dask arrays computed block by block.
+The estimator's side (:class:`lograd.LogisticRegression` given a dask array or DataFrame):
+
+- inputs: DataFrames become arrays with known row chunks; y, weights are cut like X's rows;
+- weights: sample weights checked in one small computation, class weights ('balanced' from
+  one ``bincount`` of the encoded labels) multiplied in lazily;
+- :class:`BlockObjective`: the full objective through the dask op ('gd', 'lbfgs', and every
+  ``loss_curve_`` value); 'sgd'/'adam' epochs run as a chain of block tasks
+  (:class:`BlockEpochs`), each block's mini-batch pass where the block lives;
+- early stopping: a seeded per-block holdout, accuracy summed where the rows live;
+- lazy predictions (dask arrays computed block by block) and a one-computation ``score``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import os
 import threading
+import warnings
 
 import dask
 import dask.array as da
 import numpy as np
 from scipy.special import expit, logsumexp
 from scipy.special import softmax as _softmax
+from sklearn.utils import compute_class_weight
 
+from lograd._validation import check_sample_weight
 from lograd.engine import Tensor, apply, defop
 from lograd.errors import UserError
-from lograd.losses import _compute_dtype, _numpy_pass, _pick_kernel, _prepare
+from lograd.losses import _compute_dtype, _numpy_pass, _pick_kernel, _prepare, fused_data_loss
+from lograd.objective import Objective, penalty_strengths
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency; the NumPy path still works
+    numba = None
 
 _DASK_OP = "dask_linear_logistic_loss"
 # The compiled kernel already runs on every core; two of them at once (dask's threaded
 # scheduler) only oversubscribe, and numba's "workqueue" threading layer forbids it outright.
 _KERNEL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _kernel_threads():
+    """Run the compiled kernel with the threads this process should give it.
+
+    Outside a distributed worker: every core, one kernel at a time (``_KERNEL_LOCK``). In a
+    worker, the cluster's parallelism is its worker threads, so the kernel gets
+    ``OMP_NUM_THREADS`` threads (the nanny sets 1; dask's ``distributed.nanny.pre-spawn-environ``
+    changes it): numba's default, every core in every worker, oversubscribed the machine and
+    its OpenMP barriers made one 500-row block ~500x slower (0.1 s instead of 0.2 ms, measured
+    with 2 workers on 2 cores).
+    """
+    try:
+        from distributed import get_worker
+        get_worker()
+    except (ImportError, ValueError):  # no distributed, or not in one of its workers
+        with _KERNEL_LOCK:
+            yield
+        return
+    if numba is None:
+        yield
+        return
+    previous = numba.get_num_threads()  # per thread: other worker threads are not affected
+    wanted = int(os.environ.get("OMP_NUM_THREADS") or 1)
+    numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with _KERNEL_LOCK if _needs_lock() else contextlib.nullcontext():
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _needs_lock() -> bool:
+    """numba's "workqueue" layer (or a layer not chosen yet) runs one kernel at a time."""
+    try:
+        return numba.threading_layer() == "workqueue"
+    except ValueError:  # no parallel kernel has run in this process yet
+        return True
 
 
 def is_dask_array(value) -> bool:
@@ -118,7 +178,7 @@ def _block_sums(X, w, b, y, s):
     if kernel is None:
         loss_sum, grad_w, grad_b = _numpy_pass(X, w_c, b_c, y, s)
     else:
-        with _KERNEL_LOCK:
+        with _kernel_threads():
             loss_sum, grad_w, grad_b = kernel(X, w_c, b_c, y, s)
     weight_sum = float(s.sum(dtype=np.float64)) if s.size else float(X.shape[0])
     grad_w = np.asarray(grad_w, dtype=np.float64)
@@ -138,20 +198,66 @@ def _tree_sum(partials):
     return partials[0]
 
 
-# -- the estimator's side -----------------------------------------------------------------------
+# -- inputs: dask arrays, DataFrames and Series -------------------------------------------------
+def as_array(value, name="X"):
+    """``(array, column_names)``: a dask DataFrame/Series as a dask array with known row chunks.
+
+    A dask array passes through (names None). DataFrame columns must be numeric or boolean;
+    they become float64, or float32 when every column is float32. ``column_names`` is an
+    object array of the column names when all are strings (scikit-learn's rule), else None.
+    """
+    if is_dask_array(value):
+        return value, None
+    if _is_dask_frame(value, "DataFrame"):
+        return _frame_to_array(value, name), _string_names(value.columns)
+    if _is_dask_frame(value, "Series"):
+        with warnings.catch_warnings():  # string labels become an object array: what we want
+            warnings.filterwarnings("ignore", "Dask currently has limited support for "
+                                    "converting pandas extension dtypes", UserWarning)
+            return value.to_dask_array(lengths=True), None
+    raise UserError(f"{name} is a {type(value).__name__}; dask input must be a dask array, "
+                    "DataFrame or Series")
+
+
+def _is_dask_frame(value, kind) -> bool:
+    import dask.dataframe as dd
+
+    return isinstance(value, getattr(dd, kind))
+
+
+def _frame_to_array(frame, name):
+    import pandas as pd
+
+    for column, dtype in frame.dtypes.items():
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise UserError(f"{name} column {column!r} has dtype {dtype}; columns must be "
+                            "numeric (encode or drop it)")
+    floats32 = all(dtype == np.float32 for dtype in frame.dtypes)
+    return frame.to_dask_array(lengths=True).astype(np.float32 if floats32 else np.float64)
+
+
+def _string_names(columns):
+    names = list(columns)
+    return np.asarray(names, dtype=object) if all(isinstance(c, str) for c in names) else None
+
+
 def check_fit_data(X, y):
     """Light checks of a dask ``(X, y)`` without computing X; y cut like X's rows.
 
     Parameters
     ----------
-    X : dask.array.Array of shape (n, d), float32 or float64, known row chunk sizes
-    y : dask.array.Array or array-like of shape (n,)
+    X : dask array or DataFrame of shape (n, d)
+        Array: float32 or float64. Known row chunk sizes (a DataFrame's are computed).
+    y : dask array or Series, or array-like, of shape (n,)
 
     Returns
     -------
-    X : dask.array.Array with one column chunk
+    X : dask.array.Array of shape (n, d) with one column chunk
     y : dask.array.Array of shape (n,), chunked like X's rows
+    feature_names : ndarray of str or None
+        The DataFrame's column names (when all are strings).
     """
+    X, feature_names = as_array(X)
     if X.ndim != 2:
         raise UserError(f"X must be 2-D (n_samples, n_features); got a dask array of shape "
                         f"{X.shape}")
@@ -161,15 +267,34 @@ def check_fit_data(X, y):
     if any(np.isnan(c) for c in X.chunks[0]):
         raise UserError("X has unknown row chunk sizes; call X.compute_chunk_sizes() first")
     X = X if X.numblocks[1] == 1 else X.rechunk({1: -1})
-    if not is_dask_array(y):
-        y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise UserError(f"y has shape {y.shape}; expected ({X.shape[0]},) to match X's rows")
-    if not is_dask_array(y):
-        y = da.from_array(y, chunks=(X.chunks[0],))
-    if y.chunks[0] != X.chunks[0]:
-        y = y.rechunk((X.chunks[0],))
-    return X, y
+    return X, rows_like(y, X.chunks[0], "y"), feature_names
+
+
+def rows_like(values, row_chunks, name):
+    """``values`` (dask array/Series or array-like of shape (n,)) as a dask array cut in
+    ``row_chunks`` (X's); UserError for another shape."""
+    if is_dask_array(values) or _is_dask_frame(values, "Series"):
+        values = as_array(values, name)[0]
+    else:
+        values = np.asarray(values)
+    n = sum(row_chunks)
+    if values.ndim != 1 or values.shape[0] != n:
+        raise UserError(f"{name} has shape {values.shape}; expected ({n},) to match X's rows")
+    if not is_dask_array(values):
+        return da.from_array(values, chunks=(row_chunks,))
+    return values if values.chunks[0] == row_chunks else values.rechunk((row_chunks,))
+
+
+def check_predict_data(X, n_features, feature_names=None):
+    """A dask X (array or DataFrame) for predictions: a dask array with ``n_features`` columns.
+
+    UserError for another number of columns, or DataFrame column names other than the fitted
+    ``feature_names`` (when both exist).
+    """
+    X, names = as_array(X)
+    check_n_features(X, n_features)
+    check_feature_names(names, feature_names)
+    return X
 
 
 def check_n_features(X, n_features):
@@ -179,9 +304,26 @@ def check_n_features(X, n_features):
                         "features")
 
 
+def check_feature_names(names, fitted_names):
+    """UserError when a DataFrame's column names differ from those seen by ``fit``."""
+    if names is None or fitted_names is None or np.array_equal(names, fitted_names):
+        return
+    raise UserError(f"X has columns {list(names)}, but the model was fitted on columns "
+                    f"{list(fitted_names)}")
+
+
 def unique(y) -> np.ndarray:
     """The distinct labels of a dask y, computed (only they come to the client)."""
     return np.asarray(da.unique(y).compute())
+
+
+def label_codes(y, classes):
+    """Lazy class indices ``searchsorted(classes, y)`` (int), chunked like y."""
+    return y.map_blocks(_block_codes, classes, dtype=np.intp)
+
+
+def _block_codes(y, classes):
+    return np.searchsorted(classes, y)
 
 
 def encode(y, classes, dtype, encode_block):
@@ -195,18 +337,314 @@ def encode(y, classes, dtype, encode_block):
                         chunks=(y.chunks[0], (classes.size,)))
 
 
+# -- sample and class weights -------------------------------------------------------------------
+def sample_weights(X, y, classes, sample_weight=None, class_weight=None):
+    """Lazy per-row weights ``s_i`` (sample weight times class weight) in X's dtype, or None.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n, d)
+    y : dask.array.Array of shape (n,), labels chunked like X's rows
+    classes : ndarray of shape (k,)
+    sample_weight : dask array/Series or array-like of shape (n,), optional
+        Checked in one small dask computation: finite, non-negative, positive total.
+    class_weight : dict, 'balanced' or None
+        As scikit-learn's; 'balanced' weighs class c by ``S / (k·S_c)``, ``S_c`` its total
+        sample weight, from one ``bincount`` over the encoded labels.
+
+    Returns
+    -------
+    dask.array.Array of shape (n,) chunked like X's rows, or None (all ones).
+    """
+    weights = _checked_weights(sample_weight, X)
+    if class_weight is None:
+        return weights
+    codes = label_codes(y, classes)
+    per_class = _class_weights(class_weight, classes, codes, weights)
+    arrays = (codes,) if weights is None else (codes, weights)
+    return da.map_blocks(_block_weights, *arrays, per_class=per_class, dtype_out=X.dtype,
+                         dtype=X.dtype)
+
+
+def _block_weights(codes, weights=None, *, per_class, dtype_out):
+    scaled = per_class[codes] * (1.0 if weights is None else weights)  # float64, like NumPy's
+    return scaled.astype(dtype_out)
+
+
+def _checked_weights(sample_weight, X):
+    if sample_weight is None:
+        return None
+    if not (is_dask_array(sample_weight) or _is_dask_frame(sample_weight, "Series")):
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        return da.from_array(weights, chunks=(X.chunks[0],))
+    weights = rows_like(sample_weight, X.chunks[0], "sample_weight")
+    if not np.issubdtype(weights.dtype, np.number) or weights.dtype.kind == "c":
+        raise UserError(f"sample_weight has dtype {weights.dtype}; it must be numbers")
+    negative = weights < 0
+    finite, any_negative, first_negative, total = dask.compute(
+        da.isfinite(weights).all(), negative.any(), negative.argmax(),
+        weights.sum(dtype=np.float64))
+    if not finite:
+        raise UserError("sample_weight contains NaN or infinity")
+    if any_negative:
+        raise UserError(f"sample_weight has a negative value at row {int(first_negative)}")
+    if not total > 0:
+        raise UserError("sample_weight sums to zero: at least one row needs a positive weight")
+    return weights.astype(X.dtype)
+
+
+def _class_weights(class_weight, classes, codes, weights):
+    """Per-class multipliers, shape (k,), float64, by scikit-learn's ``compute_class_weight``
+    given each class once with its total sample weight (what 'balanced' counts)."""
+    counts = None
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = da.bincount(codes, weights=weights, minlength=classes.size).compute()
+        if np.any(counts <= 0):
+            missing = classes[np.flatnonzero(counts <= 0)[0]].tolist()
+            raise UserError(f"class_weight='balanced' needs every class in y; class "
+                            f"{missing!r} has no rows of positive weight")
+    try:
+        return compute_class_weight(class_weight, classes=classes, y=classes,
+                                    sample_weight=counts).astype(np.float64)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"class_weight={class_weight!r} is invalid: {exc}") from None
+
+
+# -- the objective and the validation split -------------------------------------------------------
+def make_objective(X, y, weights, classes, encode_block, *, penalty, C, l1_ratio,
+                   fit_intercept):
+    """The :class:`BlockObjective` of a dask fit, its arrays persisted on a cluster.
+
+    ``C`` scales the penalty by the total weight ``S`` (or n), as in NumPy fits.
+    """
+    target = encode(y, classes, X.dtype, encode_block)
+    X, target, weights = persist_if_distributed(X, target, weights)
+    total = (float(X.shape[0]) if weights is None
+             else float(weights.sum(dtype=np.float64).compute()))
+    alpha_l2, alpha_l1 = penalty_strengths(penalty, C, l1_ratio, total)
+    return BlockObjective(X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                          fit_intercept=fit_intercept)
+
+
+def holdout(X, y, weights, classes, fraction, rng):
+    """Split off a validation set: in every row block, ``ceil(fraction·m)`` random rows.
+
+    Each block's rows are drawn with its own seed from ``rng`` and stratified by class within
+    the block (largest-remainder quotas), not across blocks. A block keeps at least one
+    training row. The part sizes are known without computing anything.
+
+    Returns
+    -------
+    (X, y, weights) of the training rows, and ``(X_val, codes_val)`` (class indices).
+    """
+    row_chunks = X.chunks[0]
+    held_counts = tuple(_n_held(m, fraction) for m in row_chunks)
+    if sum(held_counts) == 0:
+        raise UserError(f"early_stopping cannot hold out validation_fraction={fraction} of "
+                        f"row blocks of sizes {row_chunks}: every block is too small")
+    seeds = rng.randint(np.iinfo(np.int32).max, size=len(row_chunks))
+    codes = label_codes(y, classes)
+    held = codes.map_blocks(_held_mask, seeds, fraction, dtype=bool)
+    kept_counts = tuple(m - h for m, h in zip(row_chunks, held_counts))
+    train = tuple(None if a is None else _select_rows(a, held, False, kept_counts)
+                  for a in (X, y, weights))
+    validation = (_select_rows(X, held, True, held_counts),
+                  _select_rows(codes, held, True, held_counts))
+    return train, persist_if_distributed(*validation)
+
+
+def _n_held(m, fraction):
+    return 0 if m < 2 else min(int(np.ceil(fraction * m)), m - 1)
+
+
+def _held_mask(codes, seeds, fraction, block_id=None):
+    """True on this block's validation rows: per class, its share of ``_n_held`` rows."""
+    rng = np.random.RandomState(seeds[block_id[0]])
+    labels, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    n_held = _n_held(codes.size, fraction)
+    exact = n_held * counts / max(codes.size, 1)
+    quota = np.floor(exact).astype(int)
+    by_remainder = np.argsort(quota - exact, kind="stable")  # largest remainders first
+    quota[by_remainder[: n_held - quota.sum()]] += 1
+    held = np.zeros(codes.size, dtype=bool)
+    for label_index, count in enumerate(quota):
+        rows = np.flatnonzero(inverse == label_index)
+        held[rng.permutation(rows)[:count]] = True
+    return held
+
+
+def _select_rows(a, held, keep_held, row_counts):
+    index = "ij"[: a.ndim]
+    return da.blockwise(_pick_rows, index, a, index, held, "i", keep_held=keep_held,
+                        dtype=a.dtype, adjust_chunks={"i": row_counts})
+
+
+def _pick_rows(a, held, keep_held):
+    return a[held] if keep_held else a[~held]
+
+
+def validation_scorer(objective, X_val, codes_val):
+    """``accuracy(theta)`` on the held-out rows: one dask computation, a count comes back."""
+    x_blocks = X_val.to_delayed().ravel()
+    code_blocks = _row_blocks(codes_val, X_val.chunks[0])
+
+    def accuracy(theta):
+        w, b = objective.unpack(theta)
+        hits = [dask.delayed(_block_hits, pure=True)(xb, cb, w, b)
+                for xb, cb in zip(x_blocks, code_blocks)]
+        return float(dask.compute(_tree_sum(hits))[0][0]) / X_val.shape[0]
+    return accuracy
+
+
+def _block_hits(X, codes, w, b):
+    scores = np.asarray(X @ w) + b
+    index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+    return (int(np.count_nonzero(index == codes)),)
+
+
+def accuracy(predicted, y, sample_weight=None) -> float:
+    """``Σ s_i [predicted_i = y_i] / Σ s_i`` of lazy predictions, from one dask computation.
+
+    ``y`` and ``sample_weight`` may be dask arrays/Series or array-likes of shape (n,).
+    """
+    y = rows_like(y, predicted.chunks[0], "y")
+    hits = (predicted == y).astype(np.float64)
+    if sample_weight is None:
+        return float(hits.mean().compute())
+    weights = rows_like(sample_weight, predicted.chunks[0], "sample_weight")
+    weights = weights.astype(np.float64)
+    total_hits, total = dask.compute((hits * weights).sum(), weights.sum())
+    return float(total_hits / total)
+
+
 def persist_if_distributed(*arrays):
     """The arrays persisted in the workers' memory when a distributed client is active.
 
     Without one (dask's local schedulers) they stay lazy: persisting would load an out-of-core
-    X into this process's memory.
+    X into this process's memory. None entries pass through.
     """
     try:
         from distributed import default_client
-        default_client()
+        client = default_client()
     except (ImportError, ValueError):  # no distributed, or no client
         return arrays
+    if dask.base.get_scheduler() != client.get:  # e.g. dask.config.set(scheduler="threads")
+        return arrays
     return dask.persist(*arrays)
+
+
+# -- 'sgd' and 'adam' over shuffled blocks ------------------------------------------------------
+class BlockObjective(Objective):
+    """The objective of a dask X: full-data values and gradients through the dask op.
+
+    Same parameters as :class:`lograd.objective.Objective` (X a row-chunked dask array with
+    one column chunk; Y and sample_weight dask arrays chunked like its rows). Mini-batch
+    solvers do not index it by rows: :meth:`epoch_plan` runs their epochs block by block.
+    """
+
+    def __init__(self, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0,
+                 fit_intercept=True):
+        super().__init__(X, Y, sample_weight, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                         fit_intercept=fit_intercept, loss_fn=dask_data_loss)
+
+    def epoch_plan(self, solver, batch_size, rng):
+        """``(epoch_solver, batches)`` for the training loop: one step is one epoch."""
+        epochs = BlockEpochs(self, solver, batch_size, rng)
+        return epochs, epochs.batches
+
+
+class BlockEpochs:
+    """One epoch of a mini-batch solver over a dask X, as one step of the training loop.
+
+    The row blocks come in a fresh random order every epoch (``rng``). Within a block, a task
+    runs the solver over shuffled mini-batches of ``batch_size`` rows, where the block lives,
+    with an in-memory :class:`~lograd.objective.Objective` of the block (the batch's mean data
+    term plus the whole data's penalty, as in NumPy fits). The tasks are chained: each takes
+    ``(theta, solver, rng)`` from the previous block and passes on its own, so X never moves and
+    only parameters, solver state and the random state (a few kB) travel. The whole epoch is one
+    dask computation. The chain carries the random state, so with a single block the shuffles,
+    and the result, are those of the in-memory fit with the same ``random_state``.
+
+    Parameters
+    ----------
+    objective : BlockObjective
+    solver : lograd.solvers.GradientDescent or Adam
+        Its state is updated after every epoch (it may be kept across ``partial_fit`` calls).
+    batch_size : int or 'auto'
+        'auto' is ``min(200, n)``, as in NumPy fits.
+    rng : numpy.random.RandomState
+        Advanced exactly as the chained tasks advanced their copies.
+    """
+
+    def __init__(self, objective, solver, batch_size, rng):
+        X = objective.X
+        self.x_blocks = list(X.to_delayed().ravel())
+        self.y_blocks = _row_blocks(objective.Y, X.chunks[0])
+        self.s_blocks = _row_blocks(objective.sample_weight, X.chunks[0])
+        n = X.shape[0]
+        self.batch_size = min(200, n) if batch_size == "auto" else min(batch_size, n)
+        self.solver, self.rng = solver, rng
+        self.settings = {"alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1,
+                         "fit_intercept": objective.fit_intercept}
+
+    @property
+    def learning_rate(self):
+        return self.solver.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.solver.learning_rate = value
+
+    def state_dict(self) -> dict:
+        return self.solver.state_dict()
+
+    def load_state_dict(self, state) -> None:
+        self.solver.load_state_dict(state)
+
+    def batches(self, epoch):
+        """One token per epoch: the block indices in a fresh random order."""
+        return [tuple(int(i) for i in self.rng.permutation(len(self.x_blocks)))]
+
+    def step(self, theta, problem, order):
+        """Run the epoch's chain of block passes; ``(theta, StepInfo of the last batch)``."""
+        state = (theta, self.solver, self.rng, None)
+        for i in order:
+            state = dask.delayed(_block_epoch, pure=False)(
+                self.x_blocks[i], self.y_blocks[i], self.s_blocks[i], state, self.batch_size,
+                self.settings)
+        theta, solver, rng, info = dask.compute(state)[0]
+        self.solver.load_state_dict(solver.state_dict())
+        self.rng.set_state(rng.get_state())
+        return theta, info
+
+
+def _block_epoch(X, Y, s, state, batch_size, settings):
+    """One block's mini-batch pass: ``(theta, solver, rng, info)`` in, a new one out.
+
+    Works on copies of the solver and the random state, so a task recomputed (e.g. after a
+    worker was lost) gives the same result.
+    """
+    theta, solver, rng, info = state
+    if X.shape[0] == 0 or (info is not None and not np.isfinite(info.grad_norm)):
+        return state
+    solver, rng = copy.deepcopy(solver), copy.deepcopy(rng)
+    objective = Objective(np.asarray(X), Y, s, loss_fn=fused_data_loss, **settings)
+    with _kernel_threads():
+        for batch in _shuffled_batches(rng, X.shape[0], batch_size, s):
+            theta, info = solver.step(theta, objective, batch)
+            if not np.isfinite(info.grad_norm):
+                break
+    return theta, solver, rng, info
+
+
+def _shuffled_batches(rng, n, size, weights):
+    """The NumPy fit's epoch: a permutation of the rows cut into batches of ``size``, without
+    the batches of zero total weight (they have no mean loss)."""
+    order = rng.permutation(n)
+    chunks = [order[i:i + size] for i in range(0, n, size)]
+    if weights is not None:
+        chunks = [c for c in chunks if weights[c].sum() > 0]
+    return chunks
 
 
 # -- lazy predictions ----------------------------------------------------------------------------

@@ -382,7 +382,10 @@ def _to_number(values: pd.Series) -> pd.Series:
 
 def _first_bad(frame: _Frame, column: str, mask: np.ndarray, positions) -> tuple[str, object]:
     i = int(np.flatnonzero(mask)[0])
-    return frame.where(int(positions[i])), frame.df[column].iloc[i]
+    value = frame.df[column].iloc[i]
+    if isinstance(value, np.generic):
+        value = value.item()  # shown as 2.5, not np.float64(2.5)
+    return frame.where(int(positions[i])), value
 
 
 def _is_categorical(frame: _Frame, column: str) -> bool:
@@ -692,19 +695,8 @@ def iter_chunks(path, schema: Schema, chunk_rows=65536, delimiter=None, header=N
         ``X`` of shape (rows, n_features) and ``valid`` of shape (rows,).
     """
     path = str(path)
-    _check_file(path)
-    fmt = file_format(path)
-    if fmt in TEXT_FORMATS:
-        frames = _text_chunks(path, fmt, delimiter, header, chunk_rows)
-    elif fmt == "parquet":
-        frames = _parquet_chunks(path, chunk_rows)
-    elif fmt == "npy":
-        frames = _npy_chunks(path, chunk_rows)
-    else:
-        frame = read_frame(path)
-        frames = (frame,)
     seen_rows = 0
-    for frame in frames:
+    for frame in _raw_chunks(path, chunk_rows, delimiter, header):
         if seen_rows == 0 and len(frame.df) == 0:
             break
         chunk_schema = _match_schema(frame, schema, None, require_target=False)
@@ -714,6 +706,19 @@ def iter_chunks(path, schema: Schema, chunk_rows=65536, delimiter=None, header=N
         yield Chunk(X, ~missing, start)
     if seen_rows == 0:
         raise UserError(f"{path}: no data rows")
+
+
+def _raw_chunks(path, chunk_rows, delimiter, header) -> Iterator[_Frame]:
+    """The file's rows as frames of at most ``chunk_rows`` rows (whole for NPZ)."""
+    _check_file(path)
+    fmt = file_format(path)
+    if fmt in TEXT_FORMATS:
+        return _text_chunks(path, fmt, delimiter, header, chunk_rows)
+    if fmt == "parquet":
+        return _parquet_chunks(path, chunk_rows)
+    if fmt == "npy":
+        return _npy_chunks(path, chunk_rows)
+    return iter((read_frame(path),))
 
 
 def _text_chunks(path, fmt, delimiter, header, chunk_rows):
@@ -733,11 +738,19 @@ def _parquet_chunks(path, chunk_rows):
     except Exception as exc:
         raise UserError(f"{path}: cannot read as Parquet ({type(exc).__name__})") from None
     start = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
-        df = batch.to_pandas()
-        df.index = pd.RangeIndex(start, start + len(df))
-        start += len(df)
-        yield _Frame(_name_columns(df, True, path), path, header=True, text=False)
+    for group in range(parquet.metadata.num_row_groups):
+        # One row group at a time (iter_batches decodes ahead, holding several in memory).
+        try:
+            table = parquet.read_row_group(group, use_threads=False)
+        except Exception as exc:  # a damaged row group: pyarrow raises several types
+            raise UserError(f"{path}: cannot read row group {group + 1} as Parquet "
+                            f"({type(exc).__name__})") from None
+        for batch in table.to_batches(max_chunksize=chunk_rows):
+            df = batch.to_pandas(use_threads=False)
+            df.index = pd.RangeIndex(start, start + len(df))
+            start += len(df)
+            yield _Frame(_name_columns(df, True, path), path, header=True, text=False)
+        del table
 
 
 def _npy_chunks(path, chunk_rows):
@@ -752,6 +765,224 @@ def _npy_chunks(path, chunk_rows):
         df = pd.DataFrame(block, columns=[str(i) for i in range(block.shape[1])],
                           index=pd.RangeIndex(start, start + len(block)))
         yield _Frame(df, path, header=False, text=False)
+
+
+# -- file sets: one schema over the chunks of many files ----------------------------------------
+MAX_LABELS = 10000  # distinct target values tracked while scanning a file set
+
+
+def iter_frames(path, chunk_rows: int, delimiter=None, header=None) -> Iterator[_Frame]:
+    """A file's raw rows, ``chunk_rows`` at a time (an NPZ file whole), values not yet checked.
+
+    A file without data rows yields nothing. Frames are indexed by their 0-based data row in
+    the file, which :func:`encode_frame` and the messages use.
+    """
+    for frame in _raw_chunks(str(path), chunk_rows, delimiter, header):
+        if frame.df.shape[1] == 0:
+            raise UserError(f"{frame.source}: no columns")
+        if len(frame.df):
+            yield frame
+
+
+@dataclass
+class _Census:
+    """What the chunks of one column say about its kind, added up over a file set."""
+
+    numbers: int = 0
+    words: int = 0
+    decimal_commas: int = 0
+    first_word: tuple | None = None  # (source, where, value, hint) of the first non-number
+    first_fraction: tuple | None = None  # (source, where, value): the target's first 1.5
+    values: set = field(default_factory=set)  # distinct present values as text, <= limit
+    overflow: bool = False  # more than ``limit`` distinct values
+
+    def add(self, frame: _Frame, column: str, limit: int, target: bool) -> None:
+        raw = frame.df[column]
+        present = raw.notna().to_numpy()
+        numbers = _to_number(raw).to_numpy()
+        words = present & np.isnan(numbers)
+        if target and pd.api.types.is_bool_dtype(raw):
+            words = present  # True/False labels are words, as in a whole file
+        n_words = int(words.sum())
+        self.words += n_words
+        self.numbers += int(present.sum()) - n_words
+        if n_words:
+            self._add_words(frame, column, raw, words)
+        if target and self.first_fraction is None:
+            fractional = np.isfinite(numbers) & ~words & (numbers != np.round(numbers))
+            if fractional.any():
+                self.first_fraction = (frame.source,
+                                       *_first_bad(frame, column, fractional, frame.df.index))
+        if not self.overflow:
+            self.values.update(str(v).strip() for v in raw[present].unique()[:limit + 1])
+            self.overflow = len(self.values) > limit
+
+    def _add_words(self, frame, column, raw, words) -> None:
+        if self.first_word is None:
+            where, value = _first_bad(frame, column, words, frame.df.index)
+            self.first_word = (frame.source, where, value, _hint(frame, where, value))
+        texts = raw[words].astype(str).str.strip()
+        self.decimal_commas += int(texts.str.match(_DECIMAL_COMMA).sum())
+
+
+class FileSetSchema:
+    """One :class:`Schema` for many files, from their chunks, as :func:`infer_schema` decides it
+    for one file: numeric or categorical columns (the union of the categories), the target and
+    its classes, with the same one-line errors naming the file, line and column.
+
+    Parameters
+    ----------
+    target : str or int, optional
+        The target column, by name or 0-based index (an NPZ set defaults to ``y``).
+    features : str or list, optional
+        Feature columns, as for :func:`read_table`.
+
+    Call :meth:`add` with every chunk (:func:`iter_frames`), then :meth:`finish`.
+    """
+
+    def __init__(self, target=None, features=None):
+        self.target, self.features = target, features
+        self.first = None  # the first frame's source, header and columns
+        self.rows = 0
+        self.census = {}
+
+    def add(self, frame: _Frame) -> None:
+        """Check a chunk's columns against the first file's and count its values."""
+        if self.first is None:
+            self._start(frame)
+        else:
+            self._check_columns(frame)
+        for column, census in self.census.items():
+            census.add(frame, column, MAX_LABELS if column == self.schema.target
+                       else MAX_CATEGORIES, target=column == self.schema.target)
+        self.rows += len(frame.df)
+
+    def _start(self, frame: _Frame) -> None:
+        target = self.target
+        if target is None and "y" in frame.df.columns and file_format(frame.source) == "npz":
+            target = "y"
+        if target is None:
+            raise UserError(f"{frame.source}: which column is the target? pass --target NAME "
+                            f"(columns: {', '.join(list(frame.df.columns)[:12])})")
+        target = _resolve_column(target, frame, "--target")
+        columns = _select_features(frame, target, self.features)
+        self.first = (frame.source, frame.header, list(frame.df.columns))
+        self.schema = Schema(columns, {}, target, frame.header, list(frame.df.columns))
+        self.census = {column: _Census() for column in columns + [target]}
+
+    def _check_columns(self, frame: _Frame) -> None:
+        source, header, columns = self.first
+        found = list(frame.df.columns)
+        if frame.header != header:
+            raise UserError(f"{frame.source}: {'a' if frame.header else 'no'} header line, "
+                            f"unlike {source} (pass --header or --no-header)")
+        if not header and len(found) != len(columns):
+            raise UserError(f"{frame.source}: {len(found)} columns, but {source} has "
+                            f"{len(columns)}")
+        missing = [c for c in columns if c not in found]
+        extra = [c for c in found if c not in columns]
+        if missing or extra:
+            parts = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + \
+                    ([f"extra {', '.join(map(repr, extra))}"] if extra else [])
+            raise UserError(f"{frame.source}: its columns differ from {source}'s "
+                            f"({'; '.join(parts)})")
+
+    def finish(self) -> tuple[Schema, np.ndarray, bool]:
+        """The schema, the target's classes (sorted) and whether the labels are words.
+
+        Raises
+        ------
+        UserError
+            No data rows, a typo in a numeric column, too many categories, a target with one
+            class or continuous values: the messages :func:`read_table` gives for one file.
+        """
+        if self.first is None or self.rows == 0:
+            raise UserError("no data rows in any file")
+        for column in self.schema.columns:
+            categories = self._categories(column, self.census[column])
+            if categories is not None:
+                self.schema.categories[column] = categories
+        classes, as_text = self._classes(self.schema.target, self.census[self.schema.target])
+        check_classes(classes, self.first[0], self.schema.target)
+        return self.schema, classes, as_text
+
+    def _categories(self, column: str, census: _Census) -> list | None:
+        if not census.words:
+            return None
+        if census.numbers >= census.words:  # mostly numbers: the others are typos
+            source, where, value, hint = census.first_word
+            raise UserError(f"{source}: {where}, column {column!r}: {value!r} is not a "
+                            f"number{hint}")
+        if census.decimal_commas > census.words / 2:
+            raise UserError(f"{census.first_word[0]}: column {column!r}: values like "
+                            f"{census.first_word[2]!r} use a decimal comma; write decimal points "
+                            "(1.5), or quote nothing and pick another --delimiter")
+        if census.overflow:
+            raise UserError(f"{census.first_word[0]}: column {column!r} is text with more than "
+                            f"{MAX_CATEGORIES} distinct values over the files (e.g. "
+                            f"{census.first_word[2]!r}), too many for a category; leave it out "
+                            "with --features")
+        return sorted(census.values)
+
+    def _classes(self, column: str, census: _Census) -> tuple[np.ndarray, bool]:
+        if not census.words:
+            if census.first_fraction is not None:
+                source, where, value = census.first_fraction
+                raise UserError(f"{source}: target column {column!r} is continuous ({where} "
+                                f"has {value!r}); logistic regression needs class labels")
+            if census.overflow:
+                raise UserError(f"{self.first[0]}: target column {column!r} has more than "
+                                f"{MAX_INTEGER_CLASSES} distinct integer values over the files; "
+                                "it looks continuous (logistic regression needs class labels)")
+            return np.unique([int(float(v)) for v in census.values]).astype(np.int64), False
+        if census.words < census.numbers:
+            source, where, value, _ = census.first_word
+            raise UserError(f"{source}: {where}, target column {column!r}: {value!r} among "
+                            "numeric labels (a typo?)")
+        if census.overflow:
+            raise UserError(f"{self.first[0]}: target column {column!r} has more than "
+                            f"{MAX_LABELS} distinct labels")
+        return np.array(sorted(census.values)), True
+
+
+def encode_frame(frame: _Frame, schema: Schema, labels_as_text: bool,
+                 drop_missing: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A chunk of a file set encoded with the set's schema.
+
+    Parameters
+    ----------
+    frame : a chunk from :func:`iter_frames`
+    schema : Schema
+        From :class:`FileSetSchema` (holding the target).
+    labels_as_text : bool
+        The labels are words (else integers), as decided over the whole set.
+    drop_missing : bool
+        Leave out rows with a missing value instead of raising.
+
+    Returns
+    -------
+    X : ndarray of shape (rows, n_features), float64
+    y : ndarray of shape (rows,), int64 or str
+    rows : ndarray of shape (rows,), int64
+        Each kept row's 0-based data row in its file.
+    """
+    chunk_schema = _match_schema(frame, schema, None, require_target=True)
+    X, missing = _encode(frame, chunk_schema)
+    if labels_as_text:
+        raw = frame.df[schema.target]
+        absent = raw.isna().to_numpy()
+        y = raw.astype(object).map(lambda v: "" if pd.isna(v) else str(v).strip()).to_numpy()
+        y = y.astype(str)
+    else:
+        y, absent = _labels(frame, schema.target)
+    missing |= absent
+    rows = frame.df.index.to_numpy().astype(np.int64)
+    if missing.any():
+        if not drop_missing:
+            raise _missing_error(frame, chunk_schema, missing)
+        keep = ~missing
+        X, y, rows = np.ascontiguousarray(X[keep]), y[keep], rows[keep]
+    return X, y, rows
 
 
 # -- the embedded default --------------------------------------------------------------------------

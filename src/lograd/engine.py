@@ -64,22 +64,42 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-def _as_array(value, like_dtype=None):
-    """Data for a Tensor: sparse matrices stay sparse, integers and bools become floats.
+def _as_data(value, like_dtype=None):
+    """Data for a Tensor: float arrays and sparse matrices as they are (never copied); numbers
+    and 0-d results as NumPy scalars; integers and bools become floats.
 
-    A Python scalar or a non-float array mixed into an expression takes the float dtype of the
-    tensor it meets, so that float32 computations stay float32.
+    A Python number or a non-float array mixed into an expression takes the float dtype of the
+    tensor it meets (``like_dtype``), so that float32 computations stay float32.
     """
     if type(value) is np.ndarray and value.dtype.kind == "f":
-        return value  # the common case, kept cheap for tiny graphs
-    if not isinstance(value, (np.generic, float, int)) and sp.issparse(value):
+        return value  # the common case, kept cheap
+    if type(value) in (float, int, bool):  # a Python number is "weak": it follows the tensor
+        return (like_dtype or _FLOAT64).type(value)
+    if isinstance(value, np.floating):
+        return value
+    if sp.issparse(value):
         return value
     array = np.asarray(value)
     if array.dtype.kind != "f":  # not a floating dtype
         array = array.astype(like_dtype or np.float64)
-    elif like_dtype is not None and array.ndim == 0 and not isinstance(value, np.ndarray):
-        array = array.astype(like_dtype)  # a Python float is "weak": it follows the tensor
-    return array
+    return array if array.ndim else array[()]
+
+
+_FLOAT64 = np.dtype(np.float64)
+_SCALARS = frozenset([np.float64, np.float32])  # what a 0-d result is stored as (see _result)
+_VALUES = _SCALARS | {np.ndarray}  # what a VJP returns on the fast path
+
+
+def _result(value):
+    """An op's result as a Tensor holds it: a 0-d result as a NumPy scalar.
+
+    NumPy computes on scalars several times faster than on 0-d arrays (one ``*`` of two float64
+    scalars costs ~60 ns, of two 0-d arrays ~400 ns), and both follow the same dtype rules, so
+    tiny graphs run on scalars.
+    """
+    if type(value) is np.ndarray and value.dtype.kind == "f":
+        return value if value.ndim else value[()]
+    return _as_data(value)
 
 
 class Tensor:
@@ -95,8 +115,11 @@ class Tensor:
 
     Attributes
     ----------
-    data : ndarray
-    grad : ndarray or None
+    data : ndarray or NumPy scalar
+        An op's 0-d result (and a Python number given as ``data``) is a NumPy scalar, which has
+        the same ``shape``, ``dtype`` and arithmetic as a 0-d array and computes faster; an array
+        given as ``data`` is kept as it is (not copied).
+    grad : ndarray, NumPy scalar or None
         dL/d(self), of ``data``'s shape and dtype, after ``backward()``. Leaf tensors add to it
         over several ``backward()`` calls (clear it with :meth:`zero_grad`); intermediate tensors
         hold the gradient of the last pass.
@@ -104,15 +127,17 @@ class Tensor:
         The primitive that made this tensor (None for a leaf).
     parents : tuple of Tensor
         The op's inputs.
+    params : dict
+        The op's non-tensor arguments (axis, shape, ...).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "op", "parents", "params", "name")
+    __slots__ = ("data", "grad", "requires_grad", "op", "parents", "params", "name", "_inputs")
     __array_ufunc__ = None  # makes `ndarray * tensor` defer to Tensor.__rmul__
     # No __len__: scipy.sparse then sees a Tensor as a 0-d object and lets `X_sparse @ tensor`
     # fall through to Tensor.__rmatmul__.
 
     def __init__(self, data, requires_grad=False, name=None):
-        self.data = data.data if isinstance(data, Tensor) else _as_array(data)
+        self.data = data.data if isinstance(data, Tensor) else _as_data(data)
         if requires_grad and sp.issparse(self.data):
             raise ValueError("a sparse Tensor cannot require a gradient; make it dense")
         self.grad = None
@@ -121,6 +146,7 @@ class Tensor:
         self.parents = ()
         self.params = {}
         self.name = name
+        self._inputs = ()
 
     # -- the array side ------------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -159,46 +185,50 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require a gradient")
+        pending = {self: self._seed(grad)}  # gradients waiting to flow on: added, never replaced
+        for node in reversed(_topological_order(self)):
+            g = pending.pop(node)
+            if node.op is None:  # a leaf: its gradient adds up over backward() calls
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            node.grad = g
+            arrays = node._inputs  # the parents' data as the forward saw it
+            vjps = node.op.vjps
+            for i, parent in enumerate(node.parents):
+                if not parent.requires_grad:
+                    continue
+                if i >= len(vjps) or vjps[i] is None:
+                    raise NotImplementedError(
+                        f"op '{node.op.name}' has no VJP for its argument {i}"
+                    )
+                if node.params:
+                    contribution = vjps[i](g, node.data, *arrays, **node.params)
+                else:  # (no empty ** to unpack: tiny graphs are all overhead)
+                    contribution = vjps[i](g, node.data, *arrays)
+                target = arrays[i]
+                if type(contribution) not in _VALUES:
+                    contribution = _result(np.asarray(contribution))
+                if contribution.shape != target.shape:
+                    contribution = unbroadcast(contribution, target.shape)
+                if contribution.dtype is not target.dtype and contribution.dtype != target.dtype:
+                    contribution = contribution.astype(target.dtype)
+                if parent in pending:
+                    contribution = pending[parent] + contribution
+                pending[parent] = contribution
+
+    def _seed(self, grad):
+        """The upstream gradient dL/d(self) that backward() starts from (1 for a single value)."""
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(
                     f"backward() on a non-scalar of shape {self.shape} needs an explicit upstream "
                     "gradient of that shape"
                 )
-            grad = np.ones_like(self.data)
-        else:
-            grad = np.asarray(grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"upstream gradient has shape {grad.shape}, expected {self.shape}")
-
-        pending = {id(self): grad}  # gradients waiting to flow further: they are added, never set
-        for node in reversed(_topological_order(self)):
-            g = pending.pop(id(node), None)
-            if g is None:
-                continue
-            if node.op is None and node.grad is not None:
-                node.grad = node.grad + g
-            else:
-                node.grad = g
-            arrays = [p.data for p in node.parents]
-            vjps = node.op.vjps if node.op is not None else ()
-            for i, parent in enumerate(node.parents):
-                if not parent.requires_grad:
-                    continue
-                vjp = vjps[i] if i < len(vjps) else None
-                if vjp is None:
-                    raise NotImplementedError(
-                        f"op '{node.op.name}' has no VJP for its argument {i}"
-                    )
-                contribution = vjp(g, node.data, *arrays, **node.params)
-                if type(contribution) is not np.ndarray:
-                    contribution = np.asarray(contribution)
-                if contribution.shape != parent.data.shape:
-                    contribution = unbroadcast(contribution, parent.data.shape)
-                if contribution.dtype != parent.data.dtype:
-                    contribution = contribution.astype(parent.data.dtype)
-                key = id(parent)
-                pending[key] = pending[key] + contribution if key in pending else contribution
+            return _result(np.ones_like(self.data)) if self.data.ndim else self.dtype.type(1)
+        grad = np.asarray(grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"upstream gradient has shape {grad.shape}, expected {self.shape}")
+        return _result(grad)
 
     # -- operators (each one a primitive from the table, or a composition of them) -------------
     def __add__(self, other):
@@ -281,41 +311,50 @@ class Tensor:
 
 def apply(name: str, *inputs, **params) -> Tensor:
     """Run the primitive ``name`` forward on ``inputs``, recording the graph if needed."""
-    try:
-        op = OPS[name]
-    except KeyError:
-        raise NotImplementedError(f"no primitive op named '{name}' in lograd.engine.OPS") from None
-    # (plain loops, not generators: this runs once per op, and tiny graphs are all overhead)
-    like = None  # a constant takes the dtype of the first dense tensor
+    op = OPS.get(name)
+    if op is None:
+        raise NotImplementedError(f"no primitive op named '{name}' in lograd.engine.OPS")
+    # (plain loops, not generators or any(): this runs once per op, and tiny graphs are overhead)
     for x in inputs:
-        if isinstance(x, Tensor) and isinstance(x.data, np.ndarray):
-            like = x.data.dtype
+        if not isinstance(x, Tensor):
+            inputs = _with_constants(inputs)
             break
-    tensors = [x if isinstance(x, Tensor) else _constant(x, like) for x in inputs]
-    value = op.forward(*[t.data for t in tensors], **params)
+    requires_grad = False
+    for t in inputs:
+        if t.requires_grad:
+            requires_grad = _grad_enabled
+            break
+    arrays = [t.data for t in inputs]
+    value = op.forward(*arrays, **params) if params else op.forward(*arrays)
     if op.saves:  # (value, work its VJPs reuse)
         value, saved = value
         params = {**params, "saved": saved}
     out = Tensor.__new__(Tensor)
-    out.data = _as_array(value)
-    out.grad = None
-    out.name = None
-    out.requires_grad = _grad_enabled and any([t.requires_grad for t in tensors])
-    if out.requires_grad:
-        out.op, out.parents, out.params = op, tuple(tensors), params
+    out.data = value if type(value) in _SCALARS else _result(value)
+    out.grad, out.name = None, None
+    if requires_grad:
+        out.requires_grad, out.op, out.parents, out.params = True, op, inputs, params
+        out._inputs = arrays
     else:
-        out.op, out.parents, out.params = None, (), {}
+        out.requires_grad, out.op, out.parents, out.params, out._inputs = False, None, (), {}, ()
     return out
+
+
+def _with_constants(inputs) -> tuple[Tensor, ...]:
+    """The inputs, each non-Tensor made a constant in the float dtype of the first tensor."""
+    like = None
+    for x in inputs:
+        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
+            like = x.data.dtype
+            break
+    return tuple([x if isinstance(x, Tensor) else _constant(x, like) for x in inputs])
 
 
 def _constant(value, like_dtype) -> Tensor:
     tensor = Tensor.__new__(Tensor)
-    if type(value) in (float, int, bool):  # a Python number follows the tensor's float dtype
-        tensor.data = np.array(value, dtype=like_dtype or np.float64)
-    else:
-        tensor.data = _as_array(value, like_dtype)
+    tensor.data = _as_data(value, like_dtype)
     tensor.grad, tensor.requires_grad, tensor.op, tensor.parents = None, False, None, ()
-    tensor.params, tensor.name = {}, None
+    tensor.params, tensor.name, tensor._inputs = {}, None, ()
     return tensor
 
 
@@ -341,12 +380,12 @@ def _topological_order(root: Tensor) -> list[Tensor]:
         if parents_done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         for p in node.parents:
-            if p.requires_grad and id(p) not in visited:
+            if p.requires_grad and p not in visited:
                 stack.append((p, False))
     return order
 

@@ -27,7 +27,7 @@ from lograd._validation import as_callback_list, check_params, check_sample_weig
 from lograd.errors import UserError
 from lograd.losses import DATA_LOSSES
 from lograd.objective import Objective, penalty_strengths
-from lograd.training import TrainingDiverged, fit_iterative, fit_lbfgs
+from lograd.training import TrainingDiverged, TrainingResult, fit_iterative, fit_lbfgs
 
 _ACCEPT_SPARSE = ("csr", "csc")
 _FLOATS = (np.float64, np.float32)
@@ -108,6 +108,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Compute the data term with the fused one-pass kernel
         (:func:`lograd.losses.fused_data_loss`); False builds it from plain engine ops
         (:func:`lograd.losses.unfused_data_loss`). Both give the same loss and gradient.
+    checkpoint : str or path-like, default=None
+        A directory where ``fit`` keeps the whole training state (parameters, solver state,
+        history, random state), written atomically every ``checkpoint_every`` iterations, when a
+        callback stops the fit, and at the end. A ``fit`` that finds there the checkpoint of
+        the same fit (same data and parameters, ``verbose``, ``callbacks`` and ``checkpoint*``
+        aside) resumes from it: for 'gd', 'sgd' and 'adam' with results bit-identical to an
+        uninterrupted fit; for 'lbfgs' by restarting L-BFGS from the saved parameters (the same
+        optimum to ``tol``, not bit-identical). A finished fit's checkpoint is reused without
+        training. The checkpoint of a different fit raises a UserError and is left untouched.
+        ``partial_fit`` ignores this. See :mod:`lograd.checkpoint`.
+    checkpoint_every : int, default=10
+        Iterations (epochs for 'sgd'/'adam') between checkpoints.
 
     Attributes
     ----------
@@ -141,7 +153,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  solver="lbfgs", learning_rate="auto", lr_schedule="constant", max_iter=100,
                  tol=1e-4, batch_size="auto", momentum=0.0, class_weight=None,
                  random_state=None, warm_start=False, verbose=0, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, callbacks=None, fused=True):
+                 validation_fraction=0.1, n_iter_no_change=10, callbacks=None, fused=True,
+                 checkpoint=None, checkpoint_every=10):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -162,6 +175,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.fused = fused
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -174,13 +189,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
             Float32 data is computed in float32; C-contiguous float arrays are not copied.
-            A row-chunked float ``dask.array`` stays in its blocks (solvers 'lbfgs' and 'gd',
-            no sample or class weights, no early stopping; see :mod:`lograd.dask`).
-        y : array-like or dask array of shape (n_samples,)
+            Dask input stays in its row blocks, where every full-data loss and gradient is
+            computed (see :mod:`lograd.dask`): a float32/float64 ``dask.array`` with known row
+            chunks, or a ``dask.dataframe`` of numeric columns (float64, or float32 if all are;
+            its column names become ``feature_names_in_``). 'sgd'/'adam' run each epoch over
+            the blocks in a random order, each block's mini-batches where it lives; early
+            stopping holds out rows per block (stratified within each block).
+        y : array-like, dask array or Series of shape (n_samples,)
             Labels of any kind (ints, strings, bools), at least two distinct.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like, dask array or Series of shape (n_samples,), optional
         coef_init : ndarray of shape (n_classes or 1, n_features), optional
             Initial coefficients (default zeros, or the previous ones with ``warm_start``).
         intercept_init : ndarray of shape (n_classes or 1,), optional
@@ -214,30 +233,57 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init, previous):
-        """``fit`` on a dask X: the data stays in its blocks (see :mod:`lograd.dask`)."""
+        """``fit`` on dask input: the data stays in its blocks (see :mod:`lograd.dask`)."""
         from lograd import dask as lograd_dask
 
-        if self.solver not in ("lbfgs", "gd"):
-            raise UserError(f"solver={self.solver!r} does not support dask arrays yet; "
-                            "use 'lbfgs' or 'gd'")
-        for name, value in (("sample_weight", sample_weight), ("class_weight", self.class_weight),
-                            ("early_stopping", self.early_stopping or None)):
-            if value is not None:
-                raise UserError(f"{name} is not supported with dask arrays yet")
-        X, y = lograd_dask.check_fit_data(X, y)
-        self.n_features_in_ = X.shape[1]
-        self.__dict__.pop("feature_names_in_", None)
+        X, y = self._dask_input(X, y, reset=True)
         self.classes_ = _classes(lograd_dask.unique(y))
-        target = lograd_dask.encode(y, self.classes_, X.dtype, _encode)
-        X, target = lograd_dask.persist_if_distributed(X, target)
-        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio,
-                                               float(X.shape[0]))
-        objective = Objective(X, target, None, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
-                              fit_intercept=self.fit_intercept,
-                              loss_fn=lograd_dask.dask_data_loss)
+        weights = lograd_dask.sample_weights(X, y, self.classes_, sample_weight,
+                                             self.class_weight)
+        rng = check_random_state(self.random_state)
+        validation = None
+        if self.early_stopping:
+            (X, y, weights), validation = lograd_dask.holdout(
+                X, y, weights, self.classes_, self.validation_fraction, rng)
+        objective = self._dask_objective(X, y, weights)
         theta0 = self._initial_theta(objective, coef_init, intercept_init, previous)
-        self._train(objective, theta0, check_random_state(self.random_state), None)
+        self._train(objective, theta0, rng, validation)
         return self
+
+    def _partial_fit_dask(self, X, y, classes, sample_weight, first):
+        """``partial_fit`` on dask input: one epoch over the blocks ('gd': one step)."""
+        from lograd import dask as lograd_dask
+
+        X, y = self._dask_input(X, y, reset=first)
+        _set_partial_classes(self, classes, lograd_dask.unique(y), first)
+        weights = lograd_dask.sample_weights(X, y, self.classes_, sample_weight,
+                                             self.class_weight)
+        objective = self._dask_objective(X, y, weights)
+        theta0 = objective.zeros() if first else objective.pack(*self._coef_to_wb())
+        self._train(objective, theta0, check_random_state(self.random_state), None, partial=True)
+        return self
+
+    def _dask_input(self, X, y, reset):
+        """Dask ``(X, y)`` as arrays cut alike; sets or checks the features seen by fit."""
+        from lograd import dask as lograd_dask
+
+        X, y, names = lograd_dask.check_fit_data(X, y)
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            self.__dict__.pop("feature_names_in_", None)
+            if names is not None:
+                self.feature_names_in_ = names
+        else:
+            lograd_dask.check_n_features(X, self.n_features_in_)
+            lograd_dask.check_feature_names(names, getattr(self, "feature_names_in_", None))
+        return X, y
+
+    def _dask_objective(self, X, y, weights):
+        from lograd import dask as lograd_dask
+
+        return lograd_dask.make_objective(
+            X, y, weights, self.classes_, _encode, penalty=self.penalty, C=self.C,
+            l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept)
 
     @available_if(_has_stepwise_solver)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -252,8 +298,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
+            A dask X: one epoch over its blocks (as in ``fit``).
+        y : array-like, dask array or Series of shape (n_samples,)
         classes : array-like of shape (n_classes,)
             Every label that will ever be seen; required on the first call.
         sample_weight : array-like of shape (n_samples,), optional
@@ -266,18 +313,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "coef_")
         if first and classes is None:
             raise UserError("partial_fit needs classes=[...] (every label) on its first call")
+        if _is_dask(X):
+            return self._partial_fit_dask(X, y, classes, sample_weight, first)
         X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS,
                              reset=first)
         check_classification_targets(y)
-        if first:
-            self.classes_ = _classes(np.asarray(classes))
-        elif classes is not None and not np.array_equal(_classes(np.asarray(classes)),
-                                                        self.classes_):
-            raise UserError(f"classes={list(classes)} differ from the first call's "
-                            f"{list(self.classes_)}")
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
-            raise UserError(f"y has labels {list(unknown)} not in classes {list(self.classes_)}")
+        _set_partial_classes(self, classes, y, first)
         weights = self._sample_weight(X, y, sample_weight)
         objective = self._objective(X, y, weights)
         theta0 = objective.zeros() if first else objective.pack(*self._coef_to_wb())
@@ -341,13 +382,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self._run_solver(objective, theta0, rng, validation, partial, callbacks, describe)
 
     def _run_solver(self, objective, theta0, rng, validation, partial, callbacks, describe):
+        store = None if partial else self._checkpoint_store(objective, theta0, validation)
+        resume = None if store is None else store.load()
+        if resume is not None and self.verbose:
+            print(f"resuming from {self.checkpoint} at iteration {resume['iteration']}",
+                  flush=True)
+        save = None if store is None else store.save
         try:
-            if self.solver == "lbfgs":
+            if resume is not None and resume["complete"]:  # finished: nothing left to train
+                result = TrainingResult.from_state(resume["result"])
+            elif self.solver == "lbfgs":
                 result = fit_lbfgs(objective, theta0, max_iter=self.max_iter, tol=self.tol,
-                                   callbacks=callbacks, verbose=self.verbose, describe=describe)
+                                   callbacks=callbacks, verbose=self.verbose, describe=describe,
+                                   checkpoint=save, checkpoint_every=self.checkpoint_every,
+                                   resume=resume)
             else:
                 result = self._fit_stepwise(objective, theta0, rng, validation, partial,
-                                            callbacks, describe)
+                                            callbacks, describe, store, resume)
         except TrainingDiverged as exc:
             self._store(objective, exc.result, partial)
             raise
@@ -355,11 +406,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if not result.converged and self.tol > 0 and not partial:
             warnings.warn(self._convergence_message(result), ConvergenceWarning, stacklevel=4)
 
-    def _fit_stepwise(self, objective, theta0, rng, validation, partial, callbacks, describe):
-        solver = self._solver(objective, partial)
+    def _checkpoint_store(self, objective, theta0, validation):
+        """The :class:`lograd.checkpoint.Checkpoint` of this fit, or None without one."""
+        if self.checkpoint is None:
+            return None
+        from lograd import checkpoint
+
+        fit = checkpoint.fit_fingerprint(self.get_params(deep=False), self.classes_, objective.X,
+                                         objective.Y, objective.sample_weight, theta0, validation)
+        return checkpoint.Checkpoint(self.checkpoint, fit)
+
+    def _fit_stepwise(self, objective, theta0, rng, validation, partial, callbacks, describe,
+                      store=None, resume=None):
+        solver = self._solver(objective, partial, resume)
         batches = None
         if self.solver in _STOCHASTIC:
-            batches = _batcher(objective, self.batch_size, rng)
+            if resume is not None:  # the shuffles go on as the interrupted fit's would have
+                from lograd.checkpoint import restored_rng
+
+                rng = restored_rng(resume["rng"])
+            if store is not None:
+                store.rng = rng
+            solver, batches = _epochs(objective, solver, self.batch_size, rng)
         score = None if validation is None else _validation_scorer(objective, *validation,
                                                                     self.classes_)
         schedule = self.lr_schedule
@@ -373,10 +441,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             batches=batches, stop_rule="gradient" if batches is None else "loss",
             n_iter_no_change=self.n_iter_no_change, schedule=schedule,
             validation_score=score, callbacks=callbacks, verbose=self.verbose,
-            describe=describe)
+            describe=describe, checkpoint=None if store is None else store.save,
+            checkpoint_every=self.checkpoint_every, resume=resume)
 
-    def _solver(self, objective, partial):
-        rate = self._learning_rate(objective)
+    def _solver(self, objective, partial, resume=None):
+        if resume is not None:  # the checkpoint holds the rate: skip computing 'auto' again
+            rate = resume["solver"]["learning_rate"]
+        else:
+            rate = self._learning_rate(objective)
         if partial and hasattr(self, "_partial_solver"):
             self._partial_rate = min(self._partial_rate, rate)
             self._partial_solver.learning_rate = self._partial_rate
@@ -439,7 +511,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -451,7 +523,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if _is_dask(X):  # a lazy dask array, computed block by block
             from lograd import dask as lograd_dask
 
-            lograd_dask.check_n_features(X, self.n_features_in_)
+            X = lograd_dask.check_predict_data(X, self.n_features_in_,
+                                               getattr(self, "feature_names_in_", None))
             return lograd_dask.lazy_decision_function(X, self.coef_, self.intercept_)
         X = validate_data(self, X, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS, reset=False)
         scores = np.asarray(X @ self.coef_.T) + self.intercept_  # (n, 1) or (n, k)
@@ -493,11 +566,49 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return np.column_stack([-np.logaddexp(0, scores), -np.logaddexp(0, -scores)])
         return scores - logsumexp(scores, axis=1, keepdims=True)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``).
+
+        For a dask X (array or DataFrame) it is computed where the rows live, in one dask
+        computation: neither X nor the predictions come to the client.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
+        y : array-like, dask array or Series of shape (n_samples,)
+        sample_weight : array-like, dask array or Series of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        if not _is_dask(X):
+            return super().score(X, y, sample_weight)
+        from lograd.dask import accuracy
+
+        return accuracy(self.predict(X), y, sample_weight)
+
 
 # -- helpers --------------------------------------------------------------------------------------
 def _is_dask(X) -> bool:
-    """A dask array (checked without importing dask, an optional dependency)."""
-    return type(X).__module__.startswith("dask.array")
+    """A dask collection: array, DataFrame, Series (checked without importing dask, an optional
+    dependency)."""
+    return type(X).__module__.split(".")[0] == "dask"
+
+
+def _set_partial_classes(est, classes, labels, first):
+    """``classes_`` from partial_fit's ``classes`` (first call) or checked against them; every
+    label of ``labels`` must be one of them."""
+    if first:
+        est.classes_ = _classes(np.asarray(classes))
+    elif classes is not None and not np.array_equal(_classes(np.asarray(classes)),
+                                                    est.classes_):
+        raise UserError(f"classes={np.asarray(classes).tolist()} differ from the first "
+                        f"call's {est.classes_.tolist()}")
+    unknown = np.setdiff1d(labels, est.classes_)
+    if unknown.size:
+        raise UserError(f"y has labels {unknown.tolist()} not in classes "
+                        f"{est.classes_.tolist()}")
 
 
 def _classes(y) -> np.ndarray:
@@ -549,7 +660,21 @@ def _batcher(objective, batch_size, rng):
     return batches
 
 
+def _epochs(objective, solver, batch_size, rng):
+    """``(solver, batches)`` for 'sgd'/'adam': shuffled mini-batches of the rows, or the
+    objective's own plan (a dask X: one step per epoch over its blocks, see :mod:`lograd.dask`)."""
+    plan = getattr(objective, "epoch_plan", None)
+    if plan is not None:
+        return plan(solver, batch_size, rng)
+    return solver, _batcher(objective, batch_size, rng)
+
+
 def _validation_scorer(objective, X_val, y_val, classes):
+    if _is_dask(X_val):  # y_val holds class indices; accuracy computed where the rows live
+        from lograd.dask import validation_scorer
+
+        return validation_scorer(objective, X_val, y_val)
+
     def accuracy(theta):
         w, b = objective.unpack(theta)
         scores = np.asarray(X_val @ w) + b

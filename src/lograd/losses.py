@@ -39,6 +39,9 @@ from lograd.engine import Tensor, apply, defop
 
 try:
     import numba
+    from llvmlite import ir
+    from numba.core import cgutils
+    from numba.extending import intrinsic
 except ImportError:  # pragma: no cover - numba is a dependency; the NumPy path still works
     numba = None
 
@@ -50,6 +53,7 @@ _PARTIALS_BYTES_MAX = 64 * 2**20  # per-chunk gradient accumulators (n_chunks, d
 # longer in one pass than in two), the kernel makes two passes: z and r first, then the scatter.
 _SPARSE_ONE_PASS_MAX_BYTES = 256 * 2**10
 _BLOCK = 32  # rows per block of the dense binary kernel (δ of _log1p_sum stays below 2^32)
+_AHEAD = 64  # the dense binary kernel asks for row i + _AHEAD while it works on row i
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
 _INV_LN2 = 1.44269504088896338700e00
 
@@ -214,16 +218,32 @@ def _n_chunks(n, partial_size, itemsize):
     return int(max(1, min(by_rows, 4 * numba.get_num_threads(), by_memory)))
 
 
+def _on_threads(kernel, *args):
+    """``kernel(*args)``, the last argument its number of row chunks, on at most that many
+    threads: a one-chunk call (a mini-batch) then runs on the calling thread alone. Otherwise
+    numba wakes every pool thread for it, and on a loaded machine waiting for the idle ones
+    cost ~40 ms per call (measured: 0.5 ms quiet, 46 ms with the other core busy)."""
+    threads = numba.get_num_threads()
+    if args[-1] >= threads:
+        return kernel(*args)
+    numba.set_num_threads(args[-1])  # thread-local in numba: other threads are not affected
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(threads)
+
+
 def _dense_binary(X, w, b, y, s):
     n, d = X.shape
-    loss, gw, gb = _k_dense_binary(X, w, b[()], y, s, _n_chunks(n, d, X.itemsize))
+    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s, _n_chunks(n, d, X.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum()
 
 
 def _dense_multinomial(X, w, b, y, s):
     n, d = X.shape
     wt = np.ascontiguousarray(w.T)  # (k, d): each class's weights contiguous, like a row of X
-    loss, gw, gb = _k_dense_multinomial(X, wt, b, y, s, _n_chunks(n, w.size, X.itemsize))
+    loss, gw, gb = _on_threads(_k_dense_multinomial, X, wt, b, y, s,
+                               _n_chunks(n, w.size, X.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64).T, gb.sum(axis=0)
 
 
@@ -231,15 +251,15 @@ def _sparse_binary(X, w, b, y, s):
     n, d = X.shape
     one_pass = d * X.dtype.itemsize <= _SPARSE_ONE_PASS_MAX_BYTES
     kernel = _k_sparse_binary if one_pass else _k_sparse_binary_two_pass
-    loss, gw, gb = kernel(X.indptr, X.indices, X.data, w, b[()], y, s,
-                          _n_chunks(n, d, X.dtype.itemsize))
+    loss, gw, gb = _on_threads(kernel, X.indptr, X.indices, X.data, w, b[()], y, s,
+                               _n_chunks(n, d, X.dtype.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum()
 
 
 def _sparse_multinomial(X, w, b, y, s):
     n, d = X.shape
-    loss, gw, gb = _k_sparse_multinomial(X.indptr, X.indices, X.data, w, b, y, s,
-                                         _n_chunks(n, w.size, X.dtype.itemsize))
+    loss, gw, gb = _on_threads(_k_sparse_multinomial, X.indptr, X.indices, X.data, w, b, y, s,
+                               _n_chunks(n, w.size, X.dtype.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum(axis=0)
 
 
@@ -250,11 +270,33 @@ if numba is not None:
                       fastmath={"reassoc", "contract", "nsz", "arcp"})
     _inline = numba.njit(inline="always", cache=True, fastmath={"reassoc", "contract"})
     prange = numba.prange
+
+    @intrinsic
+    def _prefetch(typingctx, X, i, j):
+        """Ask the memory system for the cache line of ``X[i, j]`` (LLVM's prefetch: a hint that
+        never faults and changes no value), so that it arrives while other rows are computed."""
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            address = cgutils.get_item_pointer(context, builder, signature.args[0], array,
+                                               args[1:], wraparound=False)
+            byte_ptr = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            llvm_prefetch = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+                "llvm.prefetch.p0i8")
+            # (address, read (0), locality 2 = into L2, x86's prefetcht1, data cache (1))
+            builder.call(llvm_prefetch, [builder.bitcast(address, byte_ptr), ir.Constant(i32, 0),
+                                         ir.Constant(i32, 2), ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+        return numba.types.void(X, i, j), codegen
 else:  # pragma: no cover
     def _jit(f):
         return f
     _inline = _jit
     prange = range
+
+    def _prefetch(X, i, j):
+        pass
 
 
 @_inline
@@ -351,7 +393,11 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
     d = 100, float64) is still in L1. X is read from memory once; the loss's log1p is taken once
     per block (see :func:`_log1p_sum`). A chunk's last rows (< 32) go one by one.
     Measured (bench/profile_kernel.py): blocks of 32 beat 16 and 64, and updating right after
-    each group's dot products.
+    each group's dot products. One core streams X only as fast as its few outstanding cache
+    misses allow, and the update and exp steps issue none: the dot products therefore prefetch
+    the rows _AHEAD ahead, so that memory keeps working during them. Measured against a plain
+    read loop over X (2 threads, quiet machine): float64 1.23x -> 0.98x, float32 1.39x -> 1.05x
+    (a read loop with the same prefetch is ~30% faster than the plain one, though).
     """
     n, d = X.shape
     as_x = X.dtype.type  # r is cast to X's dtype: float32 rows update in float32 SIMD
@@ -373,6 +419,7 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
         i0 = start
         while i0 + _BLOCK <= stop:
             for q in range(0, _BLOCK, 4):
+                _prefetch_rows4(X, min(i0 + q + _AHEAD, n - 4))
                 _dot4(X, w, b, i0 + q, z_blk, q)
             for t in range(_BLOCK):
                 e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))
@@ -410,6 +457,15 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
                 g[j] += r_x * x[j]
         loss[c], grad_b[c] = loss_c, grad_b_c
     return loss, grad_w, grad_b
+
+
+@_inline
+def _prefetch_rows4(X, i):
+    """Prefetch rows i..i+3 of X, one request per 64-byte cache line."""
+    line = 64 // X.itemsize
+    for row in range(i, i + 4):
+        for j in range(0, X.shape[1], line):
+            _prefetch(X, row, j)
 
 
 @_inline

@@ -214,6 +214,8 @@ def _params(estimator) -> dict:
             continue  # callables (progress bars, ...) are run-time only, never stored
         if isinstance(value, np.random.RandomState | np.random.Generator):
             value = None
+        if isinstance(value, os.PathLike):  # e.g. checkpoint=pathlib.Path(...)
+            value = os.fspath(value)
         params[name] = _jsonable(value)
     return params
 

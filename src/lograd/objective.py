@@ -182,10 +182,8 @@ class Objective:
         step, so it cannot diverge.
         """
         if _is_lazy(self.X):
-            if self.sample_weight is not None:
-                raise ValueError("the Lipschitz bound of a dask X supports no sample weights")
-            return self._curvature * _lazy_top(self.X, self.fit_intercept) * (1 + 1e-6) \
-                + self.alpha_l2
+            top = _lazy_top(self.X, self.sample_weight, self.fit_intercept)
+            return self._curvature * top * (1 + 1e-6) + self.alpha_l2
         gram = _weighted_gram(self.X, self.sample_weight, self.fit_intercept)
         if gram is None:
             top = _weighted_mean_row_norm(self.X, self.sample_weight, self.fit_intercept)
@@ -207,16 +205,24 @@ def _is_lazy(X) -> bool:
     return type(X).__module__.startswith("dask.")
 
 
-def _lazy_top(X, fit_intercept) -> float:
-    """λ_max (or, above 2000 features, the trace) of ``X̃ᵀX̃ / n`` for a dask X, no weights."""
+def _lazy_top(X, sample_weight, fit_intercept) -> float:
+    """λ_max (or, above 2000 features, the trace) of ``X̃ᵀ diag(s) X̃ / S`` for a dask X.
+
+    ``sample_weight`` is a dask array chunked like X's rows, or None (all ones, S = n).
+    """
     import dask
 
     X64 = X.astype(np.float64)
-    n = X.shape[0]
+    if sample_weight is None:
+        weighted, total = X64, X.shape[0]
+    else:
+        s = sample_weight.astype(np.float64)
+        weighted, total = X64 * s[:, None], s.sum()
     if X.shape[1] + int(fit_intercept) > _MAX_EXACT_GRAM:
-        return float((X64 * X64).sum().compute()) / n + float(fit_intercept)
-    gram, col = dask.compute(X64.T @ X64, X64.sum(axis=0))
-    gram, col = np.asarray(gram) / n, np.asarray(col) / n
+        trace, total = dask.compute((weighted * X64).sum(), total)
+        return float(trace) / float(total) + float(fit_intercept)
+    gram, col, total = dask.compute(weighted.T @ X64, weighted.sum(axis=0), total)
+    gram, col = np.asarray(gram) / float(total), np.asarray(col) / float(total)
     if fit_intercept:
         gram = np.block([[gram, col[:, None]], [col[None, :], np.ones((1, 1))]])
     return float(np.linalg.eigvalsh(gram)[-1])

@@ -4,6 +4,12 @@ A problem offers ``loss_and_grad(theta, batch) -> (F, grad)``, ``value(theta, ba
 ``prox(theta, step) -> theta`` (see :class:`lograd.objective.Objective`); ``batch`` is an opaque
 token chosen by the training loop and passed through. Each solver's ``step`` makes one update and
 returns the new parameters (a new array: callers may keep the old one) and a :class:`StepInfo`.
+
+Every solver's state (learning rate, momentum buffers, moments, ...) is a dict from
+``state_dict()`` and goes back in with ``load_state_dict(state)`` (PyTorch's names): a solver
+given the state of another after k steps continues exactly as that one would have. The dicts
+hold floats, ints, None and arrays (references: solvers replace their arrays, never modify them
+in place).
 """
 
 from __future__ import annotations
@@ -66,6 +72,13 @@ class GradientDescent:
             self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
         return new, _info(loss, _gradient_mapping(grad, descent, plain, eta), eta)
 
+    def state_dict(self) -> dict:
+        return {"learning_rate": self.learning_rate, "velocity": self.velocity}
+
+    def load_state_dict(self, state) -> None:
+        self.learning_rate = float(state["learning_rate"])
+        self.velocity = state["velocity"]
+
 
 class AcceleratedGradient:
     """Nesterov's accelerated proximal gradient (FISTA) with adaptive restart.
@@ -104,6 +117,14 @@ class AcceleratedGradient:
         self.loss_at_theta = loss_new
         return new, _info(loss_before, mapping, eta)
 
+    def state_dict(self) -> dict:
+        return {"learning_rate": self.learning_rate, "y": self.y, "t": self.t,
+                "loss_at_theta": self.loss_at_theta}
+
+    def load_state_dict(self, state) -> None:
+        self.learning_rate = float(state["learning_rate"])
+        self.y, self.t, self.loss_at_theta = state["y"], float(state["t"]), state["loss_at_theta"]
+
 
 class Adam:
     """Adam (Kingma & Ba, 2015) on the gradient of the smooth objective.
@@ -130,6 +151,13 @@ class Adam:
         v_hat = self.v / (1 - self.beta2 ** self.t)
         new = theta - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
         return new.astype(theta.dtype, copy=False), _info(loss, grad, self.learning_rate)
+
+    def state_dict(self) -> dict:
+        return {"learning_rate": self.learning_rate, "m": self.m, "v": self.v, "t": self.t}
+
+    def load_state_dict(self, state) -> None:
+        self.learning_rate = float(state["learning_rate"])
+        self.m, self.v, self.t = state["m"], state["v"], int(state["t"])
 
 
 def lbfgs(problem, theta0, *, max_iter, tol, callback=None):

@@ -4,6 +4,14 @@ One *iteration* is one update of full-batch gradient descent, one epoch (a pass 
 mini-batches) of ``'sgd'``/``'adam'``, or one L-BFGS iteration. The loop records
 ``loss_curve[k]``, the objective after ``k`` iterations (``loss_curve[0]`` at the initial
 parameters), and calls every callback once per iteration with a dict (see :func:`fit_iterative`).
+
+Checkpoints: given ``checkpoint=save``, the loop calls ``save(state)`` every
+``checkpoint_every`` iterations, when a callback stops it, and once at the end with
+``state["complete"] = True`` and the result. ``state`` is a dict of numbers, strings, None,
+lists and arrays holding everything the loop needs to go on (parameters, the solver's
+``state_dict()``, the history, the best parameters, the stopping counters); passing it back as
+``resume=state`` continues the run exactly where it was saved. Writing it to disk is the
+caller's business (see :mod:`lograd.checkpoint`).
 """
 
 from __future__ import annotations
@@ -32,6 +40,28 @@ class TrainingResult:
     learning_rate: float | None = None
     message: str = ""
 
+    def state_dict(self) -> dict:
+        """The result as a checkpoint's ``state["result"]`` (curves as float64 arrays)."""
+        scores = self.validation_scores
+        return {"theta": self.theta, "loss_curve": _floats(self.loss_curve),
+                "n_iter": int(self.n_iter), "converged": bool(self.converged),
+                "stopped_by": self.stopped_by,
+                "validation_scores": None if scores is None else _floats(scores),
+                "learning_rate": self.learning_rate, "message": self.message}
+
+    @classmethod
+    def from_state(cls, state) -> TrainingResult:
+        scores = state["validation_scores"]
+        return cls(state["theta"], np.asarray(state["loss_curve"]).tolist(), state["n_iter"],
+                   state["converged"], state["stopped_by"],
+                   None if scores is None else np.asarray(scores).tolist(),
+                   state["learning_rate"], state["message"])
+
+
+def _floats(values) -> np.ndarray:
+    """Python floats as a float64 array: ``.tolist()`` gives back exactly the same floats."""
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
 
 class TrainingDiverged(DivergenceError):
     """The objective became NaN/inf or exploded; ``result`` holds the best parameters seen."""
@@ -49,6 +79,15 @@ class _Tracker:
         self.max_iter = max_iter
         self.loss_curve = []
         self.best_theta, self.best_loss, self.best_iteration = None, np.inf, 0
+
+    def state_dict(self) -> dict:
+        return {"loss_curve": _floats(self.loss_curve), "best_theta": self.best_theta,
+                "best_loss": float(self.best_loss), "best_iteration": self.best_iteration}
+
+    def load_state_dict(self, state) -> None:
+        self.loss_curve = np.asarray(state["loss_curve"]).tolist()
+        self.best_theta, self.best_loss = state["best_theta"], float(state["best_loss"])
+        self.best_iteration = int(state["best_iteration"])
 
     def record(self, theta, loss):
         """Append F(theta) to the curve, keeping theta if it is the best so far."""
@@ -90,7 +129,8 @@ class _Tracker:
 
 def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_rule="gradient",
                   n_iter_no_change=10, schedule="constant", power_t=0.5, validation_score=None,
-                  callbacks=None, verbose=0, describe=lambda theta: {}):
+                  callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
+                  checkpoint_every=10, resume=None):
     """Run a step-based solver (gd, sgd, adam) until a stopping rule fires.
 
     Parameters
@@ -126,6 +166,13 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         stops the fit.
     verbose : int
         Print one line per iteration when > 0.
+    checkpoint : callable, optional
+        ``checkpoint(state)``: called every ``checkpoint_every`` iterations, when a callback
+        stops the run, and at the end (see the module's docstring).
+    checkpoint_every : int
+    resume : dict, optional
+        A ``state`` given to ``checkpoint`` by an earlier run with the same problem, solver
+        and settings, not complete: the run goes on from there, exactly as it would have.
 
     Returns
     -------
@@ -141,10 +188,26 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     theta, stopped_by, no_improvement = theta0, "max_iter", 0
     scores, best_score, best_scored_theta = [], -np.inf, theta0
     initial_rate = solver.learning_rate
-    if not full_batch:
+    done = 0
+    if resume is not None:
+        tracker.load_state_dict(resume["tracker"])
+        solver.load_state_dict(resume["solver"])
+        theta, done = resume["theta"], resume["iteration"]
+        no_improvement, initial_rate = resume["no_improvement"], resume["initial_rate"]
+        scores = np.asarray(resume["scores"]).tolist()
+        best_score, best_scored_theta = resume["best_score"], resume["best_scored_theta"]
+    elif not full_batch:
         tracker.record(theta, problem.value(theta))
-    iteration = 0
-    for iteration in range(1, max_iter + 1):
+
+    def snapshot():
+        return {"complete": False, "iteration": iteration, "theta": theta,
+                "solver": solver.state_dict(), "tracker": tracker.state_dict(),
+                "no_improvement": no_improvement, "initial_rate": initial_rate,
+                "scores": _floats(scores), "best_score": float(best_score),
+                "best_scored_theta": best_scored_theta}
+
+    iteration = done
+    for iteration in range(done + 1, max_iter + 1):
         if schedule == "invscaling":
             solver.learning_rate = initial_rate / iteration ** power_t
         start = theta
@@ -186,6 +249,9 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
                 stopped_by = "tol"
         if stop and stopped_by == "max_iter":
             stopped_by = "callback"
+        if checkpoint is not None and (stopped_by == "callback" or (
+                iteration % checkpoint_every == 0 and iteration < max_iter)):
+            checkpoint(snapshot())  # a callback's stop can be resumed: not the end of the fit
         if stopped_by != "max_iter":
             break
     if full_batch:
@@ -194,23 +260,36 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         tracker.check_divergence(final_loss, iteration, solver.learning_rate, iteration)
     if validation_score is not None:
         theta = best_scored_theta
-    return TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
-                          stopped_by, scores if validation_score is not None else None,
-                          solver.learning_rate)
+    result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
+                            stopped_by, scores if validation_score is not None else None,
+                            solver.learning_rate)
+    if checkpoint is not None and stopped_by != "callback":
+        checkpoint({"complete": True, "iteration": iteration, "result": result.state_dict()})
+    return result
 
 
 def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
-              describe=lambda theta: {}):
+              describe=lambda theta: {}, checkpoint=None, checkpoint_every=10, resume=None):
     """Run SciPy's L-BFGS-B (see :func:`lograd.solvers.lbfgs`) with the loop's bookkeeping.
 
     ``loss_curve[k]`` is F after k iterations; callbacks get the same keys as in
     :func:`fit_iterative`, with ``step`` the Euclidean length of the iteration's update.
     Converged means SciPy reports success (``max|grad| <= tol``, or a relative decrease of F
     below ``64·eps``); an iteration limit or a failed line search is not convergence.
+
+    ``checkpoint``/``resume`` work as in :func:`fit_iterative`, but SciPy's L-BFGS-B keeps its
+    curvature pairs to itself: a checkpoint holds the parameters and the history, and a resumed
+    run restarts L-BFGS from the saved parameters (with the iterations left). It reaches the
+    same optimum, to ``tol``, by a slightly different path: not bit-identical.
     """
     tracker = _Tracker(callbacks, verbose, describe, max_iter)
-    tracker.record(theta0, problem.value(theta0))
-    previous = {"x": np.asarray(theta0, dtype=np.float64)}
+    if resume is None:
+        start, done = theta0, 0
+        tracker.record(theta0, problem.value(theta0))
+    else:
+        tracker.load_state_dict(resume["tracker"])
+        start, done = resume["theta"].astype(theta0.dtype), resume["iteration"]
+    previous = {"x": np.asarray(start, dtype=np.float64)}
     state = {"stop": False}
 
     def on_iteration(x, loss, grad):
@@ -218,17 +297,28 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
         previous["x"] = x.copy()
         theta = x.astype(theta0.dtype)
         tracker.record(theta, loss)
-        if tracker.report(len(tracker.loss_curve) - 1, loss, float(np.linalg.norm(grad)), step,
-                          theta):
-            state["stop"] = True
+        iteration = len(tracker.loss_curve) - 1
+        state["stop"] = tracker.report(iteration, loss, float(np.linalg.norm(grad)), step, theta)
+        if checkpoint is not None and (state["stop"] or (
+                iteration % checkpoint_every == 0 and iteration < max_iter)):
+            checkpoint({"complete": False, "iteration": iteration, "theta": theta,
+                        "tracker": tracker.state_dict()})
+        if state["stop"]:
             raise StopIteration
 
-    result = lbfgs(problem, theta0, max_iter=max_iter, tol=tol, callback=on_iteration)
-    theta = result.x.astype(theta0.dtype)
+    if max_iter > done:
+        result = lbfgs(problem, start, max_iter=max_iter - done, tol=tol, callback=on_iteration)
+        theta, n_iter = result.x.astype(theta0.dtype), done + int(result.nit)
+        status, message = result.status, str(result.message)
+    else:  # resumed at the iteration limit (a callback stopped the run there)
+        theta, n_iter, status, message = start, done, 1, "iteration limit reached"
     if state["stop"]:
         stopped_by = "callback"
     else:  # SciPy's status: 0 converged, 1 iteration limit, 2 line search failed
-        stopped_by = {0: "tol", 1: "max_iter"}.get(result.status, "line_search")
+        stopped_by = {0: "tol", 1: "max_iter"}.get(status, "line_search")
     converged = stopped_by in ("tol", "callback")
-    return TrainingResult(theta, tracker.loss_curve, int(result.nit), converged, stopped_by,
-                          message=str(result.message))
+    result = TrainingResult(theta, tracker.loss_curve, n_iter, converged, stopped_by,
+                            message=message)
+    if checkpoint is not None and stopped_by != "callback":
+        checkpoint({"complete": True, "iteration": n_iter, "result": result.state_dict()})
+    return result

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -62,6 +63,34 @@ def positive_int(text: str) -> int:
     return value
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """A size in bytes: ``512M``, ``2G``, ``1.5GiB``, ``100000`` (K, M, G, T are powers of 1024)."""
+    match = _SIZE.match(text)
+    value = float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()] if match else 0
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"must be a size like 512M, 2G or a number of bytes, "
+                                         f"got {text!r}")
+    return int(value)
+
+
+_TCP = re.compile(r"^tcp://[^\s:/]+:\d{1,5}$")
+
+
+def dask_address(text: str) -> tuple:
+    """``("local", n_workers)`` for ``local[:N]``, ``("tcp", address)`` for ``tcp://HOST:PORT``."""
+    kind, _, count = text.partition(":")
+    if kind == "local":
+        return "local", positive_int(count) if count else 2
+    if _TCP.match(text):
+        return "tcp", text
+    raise argparse.ArgumentTypeError(f"must be 'local', 'local:N' or 'tcp://HOST:PORT', got "
+                                     f"{text!r}")
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -116,6 +145,39 @@ def model_input(model, X):
 
     return pd.DataFrame(X, columns=names)
 
+
+
+# -- a Dask cluster ----------------------------------------------------------------------------
+CONNECT_TIMEOUT = 10  # seconds to reach a --dask tcp:// scheduler
+
+
+@contextlib.contextmanager
+def dask_client(spec, timeout: float = CONNECT_TIMEOUT):
+    """A ``distributed.Client`` for ``--dask`` (see :func:`dask_address`), closed at the end;
+    nothing for ``spec=None``. While it is open, dask computations run on its cluster."""
+    if spec is None:
+        yield None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "tornado"):  # their connection warnings are not the user's
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    kind, value = spec
+    if kind == "local":
+        with LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
+                          dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(value, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise UserError(f"--dask {value}: no Dask scheduler answered within {timeout:g} s "
+                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
+    with client:
+        yield client
 
 
 # -- progress --------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ def register(subparsers) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
-    parser.add_argument("data", metavar="DATA", help="CSV/TSV, Parquet, .npy or .npz file")
+    parser.add_argument("data", metavar="DATA",
+                        help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
+                             "of such files (read one file at a time)")
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the true labels' column, by name or 0-based index (default: the "
                              "training target's name)")
@@ -41,20 +43,27 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from lograd import model_io, report
     from lograd.data import Schema, read_table
+    from lograd.dataset import expand
 
     if args.json:
         model_io.check_writable(args.json, "--json")
     saved = model_io.read_model(args.model)
-    table = read_table(args.data, target=args.target, delimiter=args.delimiter,
-                       header=args.header, drop_missing=args.drop_missing,
-                       schema=_common.training_schema(saved, args.model, Schema))
+    schema = _common.training_schema(saved, args.model, Schema)
     classes = saved.model.classes_
-    y = _as_classes(table, classes)
-    proba = saved.model.predict_proba(_common.model_input(saved.model, table.X))
+    files = expand(args.data)
+    labels, probas, n_dropped = [], [], 0
+    for path in files or [args.data]:  # one file in memory at a time
+        table = read_table(path, target=args.target, delimiter=args.delimiter,
+                           header=args.header, drop_missing=args.drop_missing, schema=schema)
+        labels.append(_as_classes(table, classes))
+        probas.append(saved.model.predict_proba(_common.model_input(saved.model, table.X)))
+        n_dropped += table.n_dropped
+    y, proba = np.concatenate(labels), np.concatenate(probas)  # (n,), (n, n_classes)
     metrics = report.classification_metrics(y, proba, classes)
-    dropped = f" ({table.n_dropped} rows with missing values left out)" if table.n_dropped else ""
+    dropped = f" ({n_dropped} rows with missing values left out)" if n_dropped else ""
+    source = f"{args.data} ({len(files)} files)" if files else table.source
     _common.write_stdout(
-        f"{table.source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
+        f"{source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
         f"{report.metrics_table({'evaluation': metrics})}\n\n"
         f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 
 import numpy as np
@@ -22,7 +23,8 @@ EPILOG = """\
 examples:
   lograd predict model.lograd new.csv -o predictions.csv
   lograd predict model.lograd big.parquet -o predictions.csv --chunk-rows 100000
-  lograd predict model.lograd new.csv            # to standard output"""
+  lograd predict model.lograd new.csv            # to standard output
+  lograd predict model.lograd 'parts/*.parquet' -o predictions.csv"""
 
 
 def register(subparsers) -> None:
@@ -31,7 +33,9 @@ def register(subparsers) -> None:
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
-    parser.add_argument("data", metavar="DATA", help="CSV/TSV, Parquet, .npy or .npz file")
+    parser.add_argument("data", metavar="DATA",
+                        help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
+                             "of such files (predicted file after file, in name order)")
     parser.add_argument("-o", "--output", metavar="OUT.csv",
                         help="where to write the predictions (default: standard output); "
                              "written whole or not at all")
@@ -45,14 +49,16 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from lograd import model_io
     from lograd.data import Schema, iter_chunks
+    from lograd.dataset import expand
 
     if args.output:
         model_io.check_writable(args.output, "--output")
     saved = model_io.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
-    chunks = iter_chunks(args.data, schema, chunk_rows=args.chunk_rows,
-                         delimiter=args.delimiter, header=args.header,
-                         drop_missing=args.drop_missing)
+    files = expand(args.data) or [args.data]
+    chunks = itertools.chain.from_iterable(  # file after file, each read lazily
+        iter_chunks(path, schema, chunk_rows=args.chunk_rows, delimiter=args.delimiter,
+                    header=args.header, drop_missing=args.drop_missing) for path in files)
     classes = saved.model.classes_
     if args.output is None:
         try:

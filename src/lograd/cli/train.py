@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 
 import numpy as np
@@ -24,14 +25,22 @@ log-loss, ROC AUC, precision, recall and F1 on the training rows and on held-out
 
 DATA: CSV/TSV (with or without a header line), Parquet (.parquet), NumPy (.npy: a 2-D array;
 .npz: arrays X and y, optionally feature_names). Columns of words (at most 50 distinct values)
-are one-hot encoded; the encoding is saved with the model."""
+are one-hot encoded; the encoding is saved with the model.
+
+DATA may also be a directory (all its files, sorted by name, one format) or a quoted glob
+('data/*.parquet'): the files are read as one table, a chunk at a time. Its rows are held out
+for testing row by row (seeded, not stratified). When the data does not fit the --memory
+budget, the encoded chunks are written to a spill directory and streamed from disk at every
+iteration (LogisticRegression's fit on dask arrays), so memory stays within the budget."""
 
 EPILOG = """\
 examples:
   lograd train                                   # bundled data -> model.lograd
   lograd train data.csv --target label -o m.lograd --report report.html
   lograd train data.tsv --target 0 --features 1,2,5 --solver gd --learning-rate 0.5
-  lograd train data.parquet --target y --penalty l1 --solver gd --C 0.1"""
+  lograd train data.parquet --target y --penalty l1 --solver gd --C 0.1
+  lograd train data/ --target y --memory 2G      # a directory; streamed if larger than 2 GiB
+  lograd train 'part-*.parquet' --target y --dask local:4"""
 
 
 def register(subparsers) -> None:
@@ -56,7 +65,23 @@ def register(subparsers) -> None:
                         help="print nothing but errors and warnings")
     _common.add_reading_options(parser)
     _add_model_options(parser)
+    _add_scale_options(parser)
     parser.set_defaults(func=run)
+
+
+def _add_scale_options(parser) -> None:
+    group = parser.add_argument_group("larger than memory / on a cluster")
+    group.add_argument("--memory", type=_common.memory_size, metavar="SIZE",
+                       help="memory for the data, e.g. 512M, 2G or bytes; larger data is "
+                            "streamed from a spill directory (default: half the available RAM)")
+    group.add_argument("--spill-dir", metavar="DIR",
+                       help="where to write the encoded chunks of streamed data (a fresh "
+                            "directory inside DIR, removed at the end; default: the system's "
+                            "temp dir). On a real cluster it must be storage every worker sees")
+    group.add_argument("--dask", type=_common.dask_address, metavar="CLUSTER",
+                       help="fit on Dask: 'local' or 'local:N' starts N worker processes "
+                            "(default 2) on this machine; 'tcp://HOST:PORT' uses a running "
+                            "scheduler")
 
 
 def _add_model_options(parser) -> None:
@@ -88,8 +113,13 @@ def _add_model_options(parser) -> None:
     group.add_argument("--seed", type=int, default=0,
                        help="random seed for the train/test split and sgd/adam (default: 0)")
     group.add_argument("--test-size", type=_common.test_fraction, default=0.2, metavar="FRACTION",
-                       help="fraction of rows held out (stratified) for evaluation; 0 to train "
-                            "on all rows (default: 0.2)")
+                       help="fraction of rows held out (stratified; for a directory or glob, "
+                            "row by row) for evaluation; 0 to train on all rows (default: 0.2)")
+    group.add_argument("--checkpoint", metavar="DIR",
+                       help="save the training state in DIR every --checkpoint-every "
+                            "iterations; rerunning the same command resumes from it")
+    group.add_argument("--checkpoint-every", type=_common.positive_int, metavar="K",
+                       help="iterations (epochs for sgd/adam) between checkpoints (default: 10)")
     scale = group.add_mutually_exclusive_group()
     scale.add_argument("--standardize", dest="standardize", action="store_true", default=True,
                        help="standardize features (mean 0, variance 1 on the training rows); "
@@ -100,37 +130,159 @@ def _add_model_options(parser) -> None:
 
 # -- the command -----------------------------------------------------------------------------------
 def run(args) -> int:
-    from lograd import model_io
+    from lograd import dataset, model_io
 
     model_io.check_writable(args.output, "--output")  # fail now, not after training
     if args.report:
         model_io.check_writable(args.report, "--report")
-    table = _load(args)
-    estimator = _estimator(args, table.y)
-    X_train, X_test, y_train, y_test = _split(table, args.test_size, args.seed)
-    _common.say(args, *_summary_lines(table, y_train, y_test))
+    if args.spill_dir is not None and not os.path.isdir(args.spill_dir):
+        raise UserError(f"--spill-dir {args.spill_dir}: no such directory")
+    budget = args.memory if args.memory is not None else dataset.default_budget()
+    with _common.dask_client(args.dask):
+        files = _file_set(args, budget)
+        if files is not None:
+            return _run_file_set(args, files, budget)
+        return _run_in_memory(args, _load(args))
+
+
+def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
+    """Fit on ``split = (X_train, X_test, y_train, y_test)`` (default: a stratified split of
+    ``table``) in memory; report and save."""
+    estimator = _estimator(args, table.y)  # a bad option fails before the split
+    split = _split(table, args.test_size, args.seed) if split is None else split
+    X_train, X_test, y_train, y_test = split
+    _common.say(args, *_summary_lines(table, y_train, y_test, how), *([note] if note else []))
     model = _fit(args, estimator, X_train, y_train)
 
     metrics = {"train": _metrics(model, X_train, y_train)}
     if len(y_test):
         metrics["test"] = _metrics(model, X_test, y_test)
+    rows = {"train": int(len(y_train)), "test": int(len(y_test)), "dropped": table.n_dropped}
+    _save(args, model, estimator, metrics, table.schema, table.source, rows)
+    if args.report:
+        _report(args, table, model, metrics, (X_train, y_train), (X_test, y_test))
+        _common.say(args, f"report written to {args.report}")
+    return 0
+
+
+def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> None:
+    """Print the fit's outcome and metrics, and save the model with what it was trained on."""
+    from lograd import model_io
     from lograd.report import metrics_table
 
     _common.say(args, f"trained in {estimator.n_iter_} {_unit(estimator)}s "
                       f"(final objective {estimator.loss_curve_[-1]:.6f})", "",
                 metrics_table(metrics), "")
-    info = {"schema": table.schema.to_dict(), "metrics": metrics, "source": table.source,
-            "rows": {"train": int(len(y_train)), "test": int(len(y_test)),
-                     "dropped": table.n_dropped},
+    info = {"schema": schema.to_dict(), "metrics": metrics, "source": source, "rows": rows,
             "standardize": bool(args.standardize), "test_size": args.test_size,
-            "seed": args.seed}
+            "seed": args.seed, **extra}
     model_io.save(model, args.output, info=info)
     _common.say(args, f"model saved to {args.output}  (next: lograd predict {args.output} DATA "
                       "-o predictions.csv)")
+
+
+# -- file sets and data larger than memory ------------------------------------------------------
+def _file_set(args, budget):
+    """DATA's files when it is a directory or glob, or one file too large for the budget;
+    None for the in-memory path."""
+    from lograd import dataset
+
+    if args.data is None:
+        return None
+    files = dataset.expand(args.data)
+    if files is None and dataset.IN_MEMORY_COPIES * dataset.estimated_bytes(args.data) > budget:
+        files = [args.data]
+    return files
+
+
+def _run_file_set(args, files, budget) -> int:
+    from lograd import dataset
+    from lograd.data import Table
+
+    dataset.use_system_allocator()  # this process reads many files one chunk at a time
+    with _common.warnings_as_lines("train", quiet=args.quiet):
+        fileset = dataset.scan(files, args.data, target=args.target, features=args.features,
+                               delimiter=args.delimiter, header=args.header, budget=budget)
+    source = _file_set_name(fileset)
+    if not fileset.fits(budget):
+        return _run_streamed(args, fileset, source, budget)
+    split = dataset.load(fileset, args.seed, args.test_size, args.drop_missing)
+    note = (f"in memory: {dataset.format_bytes(fileset.encoded_bytes)} encoded (budget "
+            f"{dataset.format_bytes(budget)})")
+    y_all = np.concatenate([split.y_train, split.y_test])
+    table = Table(split.X_train, y_all, fileset.schema.feature_names, fileset.schema, source,
+                  split.n_dropped)
+    return _run_in_memory(args, table, (split.X_train, split.X_test, split.y_train,
+                                        split.y_test), how=_SPLIT_BY_ROW, note=note)
+
+
+_SPLIT_BY_ROW = "held out row by row, not stratified"
+
+
+def _file_set_name(fileset) -> str:
+    from lograd.data import file_format
+
+    if len(fileset.files) == 1 and fileset.files[0] == fileset.source:
+        return fileset.source
+    fmt = file_format(fileset.files[0])
+    return (f"{fileset.source} ({len(fileset.files)} {_FORMAT_NAMES.get(fmt, fmt.upper())} "
+            f"file{'s' if len(fileset.files) > 1 else ''})")
+
+
+_FORMAT_NAMES = {"parquet": "Parquet", "text": "text"}
+
+
+def _run_streamed(args, fileset, source, budget) -> int:
+    """Spill the encoded chunks to disk and fit on dask arrays reading them."""
+    from lograd import dataset
+
     if args.report:
-        _report(args, table, model, metrics, (X_train, y_train), (X_test, y_test))
-        _common.say(args, f"report written to {args.report}")
+        raise UserError(f"--report needs the data in memory, but {fileset.source} "
+                        f"({dataset.format_bytes(fileset.encoded_bytes)} encoded) is streamed "
+                        f"under --memory {dataset.format_bytes(budget)}; leave out --report or "
+                        "raise --memory")
+    estimator = _estimator(args, fileset.classes)
+    with dataset.spill_directory(args.spill_dir) as directory:
+        spilled = dataset.spill(fileset, directory, args.seed, args.test_size,
+                                args.drop_missing, args.standardize)
+        counts = spilled.class_counts
+        n_rows = int(counts["train"].sum() + counts["test"].sum())
+        _common.say(args, *_data_lines(source, fileset.schema, n_rows, spilled.n_dropped,
+                                       fileset.classes, counts["train"] + counts["test"],
+                                       int(counts["train"].sum()), int(counts["test"].sum()),
+                                       _SPLIT_BY_ROW),
+                    f"streaming {n_rows} rows in {spilled.n_chunks} chunks from {directory} "
+                    f"(budget {dataset.format_bytes(budget)})")
+        X, y = dataset.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
+        with contextlib.nullcontext() if args.dask else dataset.streaming_scheduler():
+            _fit_estimator(args, estimator, X, y)
+        metrics = {"train": _streamed_metrics(estimator, spilled.train)}
+        if spilled.test:
+            metrics["test"] = _streamed_metrics(estimator, spilled.test)
+    model = estimator if spilled.scaler is None else _pipeline_with(spilled.scaler, estimator)
+    rows = {"train": int(counts["train"].sum()), "test": int(counts["test"].sum()),
+            "dropped": spilled.n_dropped}
+    _save(args, model, estimator, metrics, fileset.schema, source, rows, streamed=True)
     return 0
+
+
+def _streamed_metrics(estimator, parts):
+    """Metrics over spilled (already standardized) chunks, predicted one chunk at a time."""
+    from lograd import dataset
+    from lograd.report import classification_metrics
+
+    labels, probas = [], []
+    for X, y in dataset.iter_spilled(parts):
+        probas.append(estimator.predict_proba(X))  # (rows, n_classes)
+        labels.append(y)
+    return classification_metrics(np.concatenate(labels), np.concatenate(probas),
+                                  estimator.classes_)
+
+
+def _pipeline_with(scaler, estimator):
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(scaler, estimator)
 
 
 def _load(args):
@@ -151,8 +303,29 @@ def _load(args):
 
 
 def _fit(args, estimator, X, y):
-    """Fit (scaler and) estimator with a progress bar; Python warnings become one line each."""
+    """Fit (scaler and) estimator with a progress bar; Python warnings become one line each.
+
+    With --dask the scaler is fitted here and the estimator on the cluster, on a dask array of
+    the standardized rows (the estimator persists it in the workers' memory).
+    """
     model = _pipeline(estimator, args.standardize)
+    if args.dask is None:
+        _fit_estimator(args, model, X, y, estimator)
+        return model
+    import dask.array as da
+
+    if model is not estimator:
+        X = model.steps[0][1].fit(X).transform(X)
+    rows = max(1024, -(-len(X) // 8))  # 8 chunks to share among the workers
+    _fit_estimator(args, estimator, da.from_array(X, chunks=(rows, -1)),
+                   da.from_array(y, chunks=rows))
+    return model
+
+
+def _fit_estimator(args, model, X, y, estimator=None):
+    """``model.fit(X, y)`` with a progress bar; errors as one line (``estimator``: its last
+    step, default ``model``)."""
+    estimator = model if estimator is None else estimator
     progress = _common.Progress(estimator.max_iter, _unit(estimator), quiet=args.quiet)
     estimator.set_params(callbacks=[progress])
     with _common.warnings_as_lines("train"):
@@ -160,10 +333,20 @@ def _fit(args, estimator, X, y):
             model.fit(X, y)
         except DivergenceError as exc:
             raise _common.user_error_from(exc) from None  # it names the learning rate
+        except UserError as exc:
+            if not _is_dask_array(X):
+                raise
+            raise UserError(f"training on dask arrays (streamed from disk or --dask): {exc}") \
+                from None
         finally:
             progress.close()
-    estimator.set_params(callbacks=None)  # run-time only: not part of the saved model
-    return model
+    # run-time only, not part of the saved model (a reloaded model refitted elsewhere must not
+    # resume from or overwrite this run's checkpoint directory)
+    estimator.set_params(callbacks=None, checkpoint=None)
+
+
+def _is_dask_array(X) -> bool:
+    return type(X).__module__.startswith("dask.")
 
 
 def _report(args, table, model, metrics, train, test):
@@ -187,7 +370,8 @@ def _estimator(args, y):
     chosen = {
         "solver": args.solver, "learning_rate": args.learning_rate, "C": args.C,
         "l1_ratio": args.l1_ratio, "max_iter": args.max_iter, "tol": args.tol,
-        "batch_size": args.batch_size,
+        "batch_size": args.batch_size, "checkpoint": args.checkpoint,
+        "checkpoint_every": args.checkpoint_every,
         "penalty": None if args.penalty == "none" else args.penalty,
     }
     params = {k: v for k, v in chosen.items() if v is not None}
@@ -203,6 +387,12 @@ def _estimator(args, y):
     from lograd._validation import check_params
 
     check_params(estimator)  # a bad combination fails now, before reading more or training
+    if args.checkpoint is not None:
+        from lograd.checkpoint import resume_note
+
+        note = resume_note(args.checkpoint)  # a damaged checkpoint fails now, too
+        if note:
+            _common.say(args, note)
     return estimator
 
 
@@ -279,18 +469,24 @@ def _class_counts(y) -> str:
     return ", ".join(f"{label}: {count}" for label, count in zip(labels, counts))
 
 
-def _summary_lines(table, y_train, y_test):
-    n_rows = len(table.y)
-    dropped = f" ({table.n_dropped} with missing values left out)" if table.n_dropped else ""
-    split = (f"train {len(y_train)} rows, test {len(y_test)} rows (stratified)" if len(y_test)
-             else f"train {len(y_train)} rows, no test rows (--test-size 0)")
-    encoded = [c for c in table.schema.columns if c in table.schema.categories]
-    lines = [f"data: {table.source}",
-             f"  {n_rows} rows{dropped}, {table.X.shape[1]} features, target "
-             f"{table.schema.target!r} with {len(np.unique(table.y))} classes "
-             f"({_class_counts(table.y)})"]
-    shown = table.schema.columns[:5]
-    more = f", ... ({len(table.schema.columns) - 5} more)" if len(table.schema.columns) > 5 else ""
+def _summary_lines(table, y_train, y_test, how="stratified"):
+    labels, counts = np.unique(table.y, return_counts=True)
+    return _data_lines(table.source, table.schema, len(table.y), table.n_dropped, labels, counts,
+                       len(y_train), len(y_test), how)
+
+
+def _data_lines(source, schema, n_rows, n_dropped, labels, counts, n_train, n_test, how):
+    """What was read: rows, features, classes with their counts, the split."""
+    dropped = f" ({n_dropped} with missing values left out)" if n_dropped else ""
+    split = (f"train {n_train} rows, test {n_test} rows ({how})" if n_test
+             else f"train {n_train} rows, no test rows (--test-size 0)")
+    encoded = [c for c in schema.columns if c in schema.categories]
+    shown_counts = ", ".join(f"{label}: {count}" for label, count in zip(labels, counts))
+    lines = [f"data: {source}",
+             f"  {n_rows} rows{dropped}, {len(schema.feature_names)} features, target "
+             f"{schema.target!r} with {len(labels)} classes ({shown_counts})"]
+    shown = schema.columns[:5]
+    more = f", ... ({len(schema.columns) - 5} more)" if len(schema.columns) > 5 else ""
     lines.append(f"  feature columns: {', '.join(shown)}{more}")
     if encoded:
         lines.append(f"  one-hot encoded: {', '.join(encoded)}")
