@@ -1,12 +1,12 @@
 """Training on dask arrays: the dask op equals the fused op, a dask fit equals a NumPy fit."""
 
-import warnings
 
 import numpy as np
 import pytest
 
 da = pytest.importorskip("dask.array")
 
+import dask_support  # noqa: E402
 import lograd  # noqa: E402
 from lograd import Tensor, gradcheck, losses  # noqa: E402
 from lograd.dask import dask_data_loss  # noqa: E402
@@ -110,12 +110,7 @@ def fit_both(X, y, chunks, **params):
 
 
 def assert_same_model(reference, on_dask, rtol):
-    scale = np.abs(reference.coef_).max()
-    np.testing.assert_allclose(on_dask.coef_, reference.coef_, rtol=rtol, atol=rtol * scale)
-    np.testing.assert_allclose(on_dask.intercept_, reference.intercept_, rtol=rtol,
-                               atol=rtol * scale)
-    np.testing.assert_array_equal(on_dask.classes_, reference.classes_)
-    assert on_dask.n_iter_ == reference.n_iter_
+    dask_support.assert_same_model(reference, on_dask, rtol, same_n_iter=True)
 
 
 @pytest.mark.parametrize("k", [2, 3])
@@ -191,17 +186,9 @@ def test_bad_dask_input_raises_user_error():
 
 @pytest.fixture(scope="module")
 def distributed_client():
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. "Port 8787 is already in use"
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-        client = distributed.Client(cluster)
-    try:
+    pytest.importorskip("distributed")
+    with dask_support.local_cluster_client() as client:
         yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.mark.parametrize("k", [2, 3])

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state  # noqa: E402
 
 import lograd  # noqa: E402
 import lograd.dask as lograd_dask  # noqa: E402
+from dask_support import assert_same_model  # noqa: E402
 from lograd.errors import UserError  # noqa: E402
 from lograd.estimator import _encode  # noqa: E402
 from lograd.objective import Objective, penalty_strengths  # noqa: E402
@@ -32,14 +33,6 @@ def make_data(n=600, d=4, k=2, seed=0):
 
 def chunked(a, rows):
     return da.from_array(a, chunks=(rows,) + a.shape[1:])
-
-
-def assert_same_model(reference, on_dask, rtol):
-    scale = np.abs(reference.coef_).max()
-    np.testing.assert_allclose(on_dask.coef_, reference.coef_, rtol=rtol, atol=rtol * scale)
-    np.testing.assert_allclose(on_dask.intercept_, reference.intercept_, rtol=rtol,
-                               atol=rtol * scale)
-    np.testing.assert_array_equal(on_dask.classes_, reference.classes_)
 
 
 def objective_value(model, X, y, sample_weight=None):
@@ -425,3 +418,22 @@ def test_lipschitz_bound_with_weights_on_dask_equals_numpy(exact, monkeypatch):
         on_dask = lograd_dask.BlockObjective(chunked(X, 120), chunked(Y, 120), chunked(s, 120),
                                              alpha_l2=0.01, fit_intercept=fit_intercept)
         assert on_dask.lipschitz() == pytest.approx(in_memory.lipschitz(), rel=1e-12)
+
+
+class _FakeClient:
+    """Stands in for a distributed Client: only ``scheduler_info`` is used."""
+
+    def __init__(self, limits):
+        self.limits = limits
+
+    def scheduler_info(self, n_workers=5):
+        return {"workers": {f"w{i}": {"memory_limit": limit}
+                            for i, limit in enumerate(self.limits)}}
+
+
+def test_data_is_persisted_only_when_it_fits_half_the_workers_memory():
+    X = da.zeros((1000, 100), chunks=(250, 100))  # 800,000 bytes
+    y = da.zeros(1000, chunks=250)  # 8,000 bytes
+    assert lograd_dask.fits_in_cluster(_FakeClient([900_000, 900_000]), (X, y, None))
+    assert not lograd_dask.fits_in_cluster(_FakeClient([800_000, 800_000]), (X, y))
+    assert lograd_dask.fits_in_cluster(_FakeClient([0, 0]), (X, y))  # no limits set

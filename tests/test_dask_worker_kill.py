@@ -2,12 +2,10 @@
 coefficients are the NumPy fit's, because Dask recomputes the blocks the worker held."""
 
 import concurrent.futures
-import logging
 import os
 import signal
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+import dask_support  # noqa: E402
 import lograd  # noqa: E402
 
 FIT_TIMEOUT = 180  # seconds; the fit takes a few
@@ -30,17 +29,8 @@ def make_data(n=6000, d=8, seed=0):
 @pytest.fixture
 def cluster_client():
     """A fresh 2-process LocalCluster (not shared: this test kills one of its workers)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. "Port 8787 is already in use"
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None,
-                                           silence_logs=logging.CRITICAL)
-        client = distributed.Client(cluster)
-    try:
+    with dask_support.local_cluster_client() as client:
         yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 class KillOneWorker:

@@ -39,6 +39,7 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from lograd._files import remove_quietly, umask
 from lograd.errors import UserError
 
 FILENAME = "checkpoint.npz"
@@ -309,15 +310,15 @@ def _write_atomically(path, directory, meta, arrays) -> None:
                                                   allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide it from the group
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 would hide it from the group
         os.replace(tmp, path)
         _fsync_directory(directory)  # the rename itself survives a power cut
     except OSError as exc:
-        _unlink(tmp)
+        remove_quietly(tmp)
         raise UserError(f"checkpoint {directory}: cannot write {FILENAME} "
                         f"({exc.strerror or exc}); the previous checkpoint is kept") from None
     except BaseException:
-        _unlink(tmp)
+        remove_quietly(tmp)
         raise
 
 
@@ -330,15 +331,6 @@ def _fsync_directory(directory) -> None:
             os.close(fd)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _unlink(path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
 
 
 def _read(path, directory):

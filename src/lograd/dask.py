@@ -518,10 +518,13 @@ def accuracy(predicted, y, sample_weight=None) -> float:
 
 
 def persist_if_distributed(*arrays):
-    """The arrays persisted in the workers' memory when a distributed client is active.
+    """The arrays persisted in the workers' memory when a distributed client is active and
+    they fit there.
 
     Without one (dask's local schedulers) they stay lazy: persisting would load an out-of-core
-    X into this process's memory. None entries pass through.
+    X into this process's memory. With one, they are persisted when they take at most half of
+    the workers' memory limits (:func:`fits_in_cluster`); otherwise they stay lazy too, and
+    every evaluation streams the blocks from their source. None entries pass through.
     """
     try:
         from distributed import default_client
@@ -530,7 +533,26 @@ def persist_if_distributed(*arrays):
         return arrays
     if dask.base.get_scheduler() != client.get:  # e.g. dask.config.set(scheduler="threads")
         return arrays
+    if not fits_in_cluster(client, arrays):
+        return arrays
     return dask.persist(*arrays)
+
+
+def fits_in_cluster(client, arrays, share=0.5) -> bool:
+    """Whether the arrays take at most ``share`` of the sum of the workers' memory limits.
+
+    The rest is left for the blocks in flight and dask's own bookkeeping (a worker starts
+    spilling to disk at 60% of its limit by default). Workers without a limit: assumed to fit.
+    """
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # distributed before 2025 lists every worker without being asked
+        workers = client.scheduler_info()["workers"]
+    limits = [info.get("memory_limit") or 0 for info in workers.values()]
+    if not limits or not all(limits):
+        return True
+    size = sum(int(a.nbytes) for a in arrays if a is not None)
+    return size <= share * sum(limits)
 
 
 # -- 'sgd' and 'adam' over shuffled blocks ------------------------------------------------------

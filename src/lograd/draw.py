@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
+from lograd._files import umask
 from lograd.engine import Tensor
 from lograd.errors import UserError
 
@@ -182,7 +183,7 @@ def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) 
     try:
         with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
             fig.savefig(temporary, format=suffix[1:], dpi=dpi)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give usual rights
+        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes it private; give usual rights
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -314,11 +315,6 @@ def _arrow(ax, centers):
     ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, linewidth=0.9,
                                  color="#6c757d", zorder=1))
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["draw_graph", "graph_figure", "graph_nodes", "layers"]

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lograd._files import remove_quietly, umask
 from lograd.errors import UserError
 
 FORMAT = "lograd-model"
@@ -98,25 +99,16 @@ def atomic_write(path, mode="wb", what="output", **open_kwargs):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except OSError as exc:
-        _unlink(tmp)
+        remove_quietly(tmp)
         raise UserError(f"{what} {path}: cannot write ({exc.strerror or exc})") from None
     except BaseException:
-        _unlink(tmp)
+        remove_quietly(tmp)
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _unlink(path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
 
 
 # -- saving ----------------------------------------------------------------------------------------
