@@ -437,3 +437,13 @@ def test_data_is_persisted_only_when_it_fits_half_the_workers_memory():
     assert lograd_dask.fits_in_cluster(_FakeClient([900_000, 900_000]), (X, y, None))
     assert not lograd_dask.fits_in_cluster(_FakeClient([800_000, 800_000]), (X, y))
     assert lograd_dask.fits_in_cluster(_FakeClient([0, 0]), (X, y))  # no limits set
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_value_in_a_dask_X_is_named_by_row_and_column(bad):
+    X, y = make_data(n=100)
+    X[37, 2] = bad
+    for fit in (lambda m: m.fit(chunked(X, 30), chunked(y, 30)),
+                lambda m: m.partial_fit(chunked(X, 30), chunked(y, 30), classes=[0, 1])):
+        with pytest.raises(UserError, match=r"non-finite value \((nan|inf)\) at row 37, column 2"):
+            fit(lograd.LogisticRegression(solver="gd"))

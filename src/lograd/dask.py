@@ -317,6 +317,37 @@ def unique(y) -> np.ndarray:
     return np.asarray(da.unique(y).compute())
 
 
+def checked_labels(X, y) -> np.ndarray:
+    """The distinct labels of y, after checking that X holds only finite values.
+
+    Both in one dask computation (one pass over X, which the fit reads many times anyway);
+    a NaN or infinity is then located, with a second pass, and named by row and column.
+    """
+    labels, finite = dask.compute(da.unique(y), da.isfinite(X).all())
+    if not finite:
+        row, column, value = _first_non_finite(X)
+        raise UserError(f"X has a non-finite value ({value}) at row {row}, column {column}: "
+                        "remove or impute it before fitting")
+    return np.asarray(labels)
+
+
+def _first_non_finite(X):
+    """``(row, column, value)`` of the first NaN/inf of a row-chunked X (one column chunk);
+    each block returns at most one position, so a badly broken X costs no memory."""
+    starts = np.cumsum((0,) + tuple(X.chunks[0][:-1]))
+    found = dask.compute(*[dask.delayed(_block_first_non_finite)(block, int(start))
+                           for block, start in zip(X.to_delayed().ravel(), starts)])
+    return next(position for position in found if position is not None)
+
+
+def _block_first_non_finite(block, start):
+    bad = np.flatnonzero(~np.isfinite(np.asarray(block)))
+    if not bad.size:
+        return None
+    row, column = divmod(int(bad[0]), block.shape[1])
+    return start + row, column, float(block[row, column])
+
+
 def label_codes(y, classes):
     """Lazy class indices ``searchsorted(classes, y)`` (int), chunked like y."""
     return y.map_blocks(_block_codes, classes, dtype=np.intp)

@@ -237,7 +237,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         from lograd import dask as lograd_dask
 
         X, y = self._dask_input(X, y, reset=True)
-        self.classes_ = _classes(lograd_dask.unique(y))
+        self.classes_ = _classes(lograd_dask.checked_labels(X, y))
         weights = lograd_dask.sample_weights(X, y, self.classes_, sample_weight,
                                              self.class_weight)
         rng = check_random_state(self.random_state)
@@ -255,7 +255,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         from lograd import dask as lograd_dask
 
         X, y = self._dask_input(X, y, reset=first)
-        _set_partial_classes(self, classes, lograd_dask.unique(y), first)
+        _set_partial_classes(self, classes, lograd_dask.checked_labels(X, y), first)
         weights = lograd_dask.sample_weights(X, y, self.classes_, sample_weight,
                                              self.class_weight)
         objective = self._dask_objective(X, y, weights)
