@@ -448,6 +448,37 @@ def lograd_tiny_step():
     return step
 
 
+def lograd_tiny_compiled_step():
+    """The same graph, traced once by lograd.compile_grad and replayed as straight-line code."""
+    p = LECTURE
+    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+
+    def loss(w1, w2, b):
+        a = (w1 * x1 + w2 * x2 + b).sigmoid()
+        return -(y * a.log() + (1.0 - y) * (1.0 - a).log())
+
+    value_and_grad = lograd.compile_grad(loss, (0, 1, 2))
+    params = [np.float64(p[k]) for k in ("w1", "w2", "b")]
+
+    def step():
+        _, grads = value_and_grad(*params)
+        params[:] = [t - lr * g for t, g in zip(params, grads)]
+    return step
+
+
+def lograd_tiny_vector_compiled_step():
+    p = LECTURE
+    x, y, lr = np.array([p["x1"], p["x2"]]), np.array(p["y"]), p["lr"]
+    value_and_grad = lograd.compile_grad(
+        lambda w, b: lograd.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
+    params = [np.array([p["w1"], p["w2"]]), np.float64(p["b"])]
+
+    def step():
+        _, grads = value_and_grad(*params)
+        params[:] = [t - lr * g for t, g in zip(params, grads)]
+    return step
+
+
 def lograd_tiny_vector_step():
     """The same model as training writes it: z = x·w + b, fused sigmoid cross-entropy."""
     p = LECTURE
@@ -617,20 +648,23 @@ def per_step(step, n_steps):
 def section_tiny(report, args):
     report("## 3. The lecture's graph (one example, two features): one gradient-descent step")
     n_steps = 2000
-    cases = [("lecture graph, one node per product (12 ops)", lograd_tiny_step, torch_tiny_step),
+    cases = [("lecture graph, one node per product (12 ops)", lograd_tiny_step,
+              lograd_tiny_compiled_step, torch_tiny_step),
              ("vector form, fused loss (x@w + b -> cross-entropy)", lograd_tiny_vector_step,
-              torch_tiny_vector_step)]
+              lograd_tiny_vector_compiled_step, torch_tiny_vector_step)]
     rows = []
-    for graph, lograd_make, torch_make in cases:
-        steps = {"lograd": per_step(lograd_make(), n_steps)}
+    for graph, lograd_make, compiled_make, torch_make in cases:
+        steps = {"lograd": per_step(lograd_make(), n_steps),
+                 "compiled": per_step(compiled_make(), n_steps)}
         if torch is not None:
             steps["torch"] = per_step(torch_make(), n_steps)
-        medians = interleaved_medians(steps, args.repeats)
-        lograd_time = medians["lograd"] / n_steps
-        torch_time = medians["torch"] / n_steps if torch is not None else None
-        ratio = f"{lograd_time / torch_time:.2f}x" if torch_time else "-"
-        rows.append([graph, fmt_ms(lograd_time), fmt_ms(torch_time) if torch_time else "-",
-                     ratio])
+        seconds = {name: t / n_steps for name, t in
+                   interleaved_medians(steps, args.repeats).items()}
+        torch_time = seconds.get("torch")
+        for name, label in [("lograd", "engine"), ("compiled", "lograd.compile_grad")]:
+            ratio = f"{seconds[name] / torch_time:.2f}x" if torch_time else "-"
+            rows.append([f"{graph}: {label}", fmt_ms(seconds[name]),
+                         fmt_ms(torch_time) if torch_time else "-", ratio])
     for name, make in [("floor: micrograd-style nodes on NumPy scalars (no table, dtypes, "
                         "shapes)", floor_tiny_step),
                        ("plain NumPy, closed form (dz = a - y)", numpy_tiny_step)]:

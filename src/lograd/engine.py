@@ -47,6 +47,7 @@ def defop(name: str, forward: Callable, *vjps: Callable | None, saves: bool = Fa
 
 
 _grad_enabled = True
+_tracer = None  # while lograd.compiled traces a function: told of every op applied
 
 
 @contextlib.contextmanager
@@ -337,6 +338,8 @@ def apply(name: str, *inputs, **params) -> Tensor:
         out._inputs = arrays
     else:
         out.requires_grad, out.op, out.parents, out.params, out._inputs = False, None, (), {}, ()
+    if _tracer is not None:
+        _tracer(op, inputs, params, out, value)  # (value: the forward's result, before _result)
     return out
 
 

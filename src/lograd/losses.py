@@ -112,15 +112,17 @@ def fused_data_loss(X, w, b, Y, sample_weight=None):
     Tensor of shape (), the primitive ``linear_logistic_loss`` in the graph: its forward has
     already computed dL/dw and dL/db, which ``backward()`` scales by the upstream gradient.
     """
-    X, Y, sample_weight = (_unwrap(a) for a in (X, Y, sample_weight))
-    return apply(_FUSED_OP, X, w, b, y=Y, sample_weight=sample_weight)
+    # (data as inputs, not parameters: a compiled step then takes a new mini-batch each call)
+    if sample_weight is None:
+        return apply(_FUSED_OP, X, w, b, Y)
+    return apply(_FUSED_OP, X, w, b, Y, sample_weight)
 
 
 DATA_LOSSES = {"fused": fused_data_loss, "unfused": unfused_data_loss}
 
 
 # -- the primitive ------------------------------------------------------------------------------
-def _fused_forward(X, w, b, y, sample_weight):
+def _fused_forward(X, w, b, y, sample_weight=None):
     """``(loss, (dL/dw, dL/db))`` for the op table."""
     dtype = _compute_dtype(X)
     y, s, w_c, b_c = _prepare(X, w, b, y, sample_weight, dtype)
@@ -139,8 +141,9 @@ def _fused_forward(X, w, b, y, sample_weight):
 
 defop(_FUSED_OP, _fused_forward,
       None,  # X is data: no gradient
-      lambda g, ans, X, w, b, y, sample_weight, saved: g * saved[0],  # dL/dw, from the forward
-      lambda g, ans, X, w, b, y, sample_weight, saved: g * saved[1],  # dL/db, from the forward
+      lambda g, ans, X, w, b, y, s=None, saved=None: g * saved[0],  # dL/dw, from the forward
+      lambda g, ans, X, w, b, y, s=None, saved=None: g * saved[1],  # dL/db, from the forward
+      None, None,  # nor Y and the sample weights
       saves=True)
 
 
