@@ -293,8 +293,11 @@ def section_step(report, args):
         }
         if torch is not None:
             cases["PyTorch autograd (BCEWithLogits + backward)"] = (torch_step(X, y), None)
-        times = {name: run_times(step, args.repeats, before)
-                 for name, (step, before) in cases.items()}
+        # (interleaved: this VM's memory bandwidth drifts over seconds, and a case timed in one
+        # stretch can land in a slow one; taking turns spreads the drift over every case. The
+        # first case follows PyTorch, and PyTorch a NumPy step: those two wait for the pools.)
+        after_blas = [list(cases)[0], "PyTorch autograd (BCEWithLogits + backward)"]
+        times = interleaved_times(cases, args.repeats, settle=0.3, settle_before=after_blas)
         # the limit: the faster of the two reads, measured in this same run
         limit = min(np.median(times[k]) for k in list(cases)[:2])
         fused_time = np.median(times["lograd, fused op (default)"])
@@ -624,17 +627,31 @@ def numpy_tiny_step():
     return step
 
 
-def interleaved_medians(steps, repeats):
-    """Median seconds of each of ``steps`` (name -> callable), timed in turn, so that the load
-    of a shared machine falls on all of them alike."""
-    times = {name: [] for name in steps}
-    for step in steps.values():
+def interleaved_times(cases, repeats, settle=0.0, settle_before=()):
+    """Wall times of each case (name -> ``(step, before)``), timed in turn ``repeats`` times after
+    one warm-up each, so that the load of a shared machine falls on all of them alike.
+    ``before()``, if not None, runs untimed right before each timed call (an order effect).
+    The cases named in ``settle_before`` wait ``settle`` seconds first, so that the thread pools
+    of the case before them (OpenBLAS, PyTorch's OpenMP) stop spinning and they do not measure
+    that; the others run right after the one before, as the steps of a training loop do."""
+    times = {name: [] for name in cases}
+    for step, _ in cases.values():
         step()  # warm-up
     for _ in range(repeats):
-        for name, step in steps.items():
+        for name, (step, before) in cases.items():
+            if before is not None:
+                before()
+            elif name in settle_before:
+                time.sleep(settle)
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def interleaved_medians(steps, repeats):
+    """Median seconds of each of ``steps`` (name -> callable), timed in turn."""
+    times = interleaved_times({name: (step, None) for name, step in steps.items()}, repeats)
     return {name: float(np.median(t)) for name, t in times.items()}
 
 

@@ -77,8 +77,7 @@ class CompiledGrad:
         self._traces = {}  # signature of the arguments -> _Trace
 
     def __call__(self, *args):
-        arrays = [_as_data(a.data if isinstance(a, Tensor) else a) for a in args]
-        key = tuple([(type(a), a.shape, a.dtype) for a in arrays])
+        arrays, key = _signature(args)
         tracer = engine._tracer
         if tracer is not None and tracer.thread == threading.get_ident():
             # (its ops would not reach the trace being recorded in this thread)
@@ -97,11 +96,9 @@ class CompiledGrad:
 
     def source(self, *args) -> str:
         """The generated code for arguments like ``args`` (traced now if it is not yet)."""
-        arrays = [_as_data(a.data if isinstance(a, Tensor) else a) for a in args]
-        key = tuple([(type(a), a.shape, a.dtype) for a in arrays])
-        if key not in self._traces:
+        if _signature(args)[1] not in self._traces:
             self(*args)
-        return self._traces[key].source
+        return self._traces[_signature(args)[1]].source
 
     def _check(self, trace, arrays, value, grads):
         eager_value, eager_grads = _eager(self.fn, arrays, self._wrt)
@@ -118,6 +115,12 @@ class CompiledGrad:
                     "compile it"
                 )
         trace.checked = True
+
+
+def _signature(args):
+    """The arguments as the engine holds them, and what a trace depends on: type, shape, dtype."""
+    arrays = [_as_data(a.data if isinstance(a, Tensor) else a) for a in args]
+    return arrays, tuple([(type(a), a.shape, a.dtype) for a in arrays])
 
 
 def _identical(a, b) -> bool:
