@@ -21,7 +21,8 @@ Sections (``--sections 1,3`` runs some of them):
 4. peak resident memory of a fit (measured in a fresh process) vs the bytes of X;
 5. sparse CSR X: one step and time to optimum, lograd vs scipy.sparse / scikit-learn.
 
-Every time is the median of ``--repeats`` runs; ratios are taken within one run. The machine,
+Every time is the median of ``--repeats`` runs (section 1: of ``--step-repeats`` interleaved
+rounds); ratios are taken within one run. The machine,
 library versions and BLAS set-up are printed first. ``--output FILE`` also writes the report.
 """
 
@@ -297,7 +298,7 @@ def section_step(report, args):
         # stretch can land in a slow one; taking turns spreads the drift over every case. The
         # first case follows PyTorch, and PyTorch a NumPy step: those two wait for the pools.)
         after_blas = [list(cases)[0], "PyTorch autograd (BCEWithLogits + backward)"]
-        times = interleaved_times(cases, args.repeats, settle=0.3, settle_before=after_blas)
+        times = interleaved_times(cases, args.step_repeats, settle=0.3, settle_before=after_blas)
         # the limit: the faster of the two reads, measured in this same run
         limit = min(np.median(times[k]) for k in list(cases)[:2])
         fused_time = np.median(times["lograd, fused op (default)"])
@@ -793,6 +794,8 @@ def main(argv=None):
     parser.add_argument("--nnz-per-row", type=int, default=50)
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--step-repeats", type=int, default=21,
+                        help="rounds of section 1's interleaved steps (each ~50 ms)")
     parser.add_argument("--sections", default="1,2,3,4,5")
     parser.add_argument("--output", help="also write the report (markdown) to this file")
     parser.add_argument("--estimator-loss", choices=["default", "fused", "unfused"],

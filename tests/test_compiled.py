@@ -374,3 +374,12 @@ def test_sgd_fit_is_unchanged_by_compiling(monkeypatch):
     engine = lograd.LogisticRegression(**settings).fit(X, y)
     np.testing.assert_array_equal(compiled.coef_, engine.coef_)
     np.testing.assert_array_equal(compiled.intercept_, engine.intercept_)
+
+
+def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
+    monkeypatch.setattr(lograd.compiled, "MAX_TRACES", 3)
+    step = compile_grad(lambda w: (w * w).sum())
+    for n in range(1, 7):
+        _, grad = step(np.ones(n))
+        np.testing.assert_array_equal(grad, 2 * np.ones(n))
+    assert sorted(key[0][1] for key in step._traces) == [(4,), (5,), (6,)]

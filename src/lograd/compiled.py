@@ -28,6 +28,7 @@ from lograd import engine
 from lograd.engine import _VALUES, Tensor, _as_data, _result, _topological_order, unbroadcast
 
 _SCALARS = engine._SCALARS
+MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
 
 
 class TraceError(ValueError):
@@ -87,6 +88,8 @@ class CompiledGrad:
         if trace is None:
             trace, value, grads = _trace(self.fn, arrays, self._wrt)
             trace.checked = not self.check
+            if len(self._traces) >= MAX_TRACES:  # e.g. batches of ever new sizes: drop the oldest
+                del self._traces[next(iter(self._traces))]
             self._traces[key] = trace
         else:
             value, grads = trace.run(*arrays)
