@@ -383,3 +383,19 @@ def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
         _, grad = step(np.ones(n))
         np.testing.assert_array_equal(grad, 2 * np.ones(n))
     assert sorted(key[0][1] for key in step._traces) == [(4,), (5,), (6,)]
+
+
+@pytest.mark.parametrize("name", ["v0", "lambda", "np", "a1", "forward_backward"])
+def test_ops_named_like_the_generated_code_still_compile(name, monkeypatch):
+    from lograd.engine import OPS, apply, defop
+
+    monkeypatch.delitem(OPS, name, raising=False)
+    defop(name, lambda x: x * 3.0, lambda g, ans, x: g * 3.0)
+    try:
+        step = compile_grad(lambda w: apply(name, w).sum())
+        for point in (np.ones(2), np.arange(2.0)):
+            value, grad = step(point)
+            assert value == 3 * point.sum()
+            np.testing.assert_array_equal(grad, [3.0, 3.0])
+    finally:
+        OPS.pop(name, None)

@@ -20,6 +20,8 @@ most of these mistakes with a :class:`TraceError`. ``.source()`` shows the gener
 from __future__ import annotations
 
 import builtins
+import keyword
+import re
 import threading
 
 import numpy as np
@@ -29,6 +31,7 @@ from lograd.engine import _VALUES, Tensor, _as_data, _result, _topological_order
 
 _SCALARS = engine._SCALARS
 MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
+_GENERATED = re.compile(r"[acvsd]\d+")  # the code's variable names: an op may not take one
 
 
 class TraceError(ValueError):
@@ -206,7 +209,8 @@ class _Writer:
         self.inputs, self.records, self.wrt = inputs, records, wrt
         self.names = {t: f"a{i}" for i, t in enumerate(inputs)}  # Tensor -> its data's name
         # (generated names: a, c, v, s, d, p, fn, seed, dtype + a number; op names as they are)
-        self.namespace = {"_result": _result, "unbroadcast": unbroadcast, "np": np}
+        self.namespace = {"_result": _result, "unbroadcast": unbroadcast, "np": np,
+                          "forward_backward": None}  # (reserved: the generated function)
         self.constants = []  # (name, value) of the constants baked in, for the source's header
 
     def ref(self, tensor) -> str:
@@ -228,7 +232,8 @@ class _Writer:
 
     def function(self, name, function) -> str:
         """A name for an op's forward or VJP in the code: the op's own name where it is free."""
-        if not name.isidentifier() or self.namespace.get(name, function) is not function:
+        if (not name.isidentifier() or keyword.iskeyword(name) or _GENERATED.fullmatch(name)
+                or self.namespace.get(name, function) is not function):
             return self.constant("fn", function)
         self.namespace[name] = function
         return name
