@@ -539,7 +539,7 @@ def _labels(frame: _Frame, column: str) -> tuple[np.ndarray, np.ndarray]:
                             f"({where} has {value!r}); logistic regression needs class labels")
         labels = np.where(absent, 0, numbers).astype(np.int64)
         return labels, absent
-    if non_numeric.sum() < (~absent).sum() - non_numeric.sum():
+    if non_numeric.any() and non_numeric.sum() < (~absent).sum() - non_numeric.sum():
         where, value = _first_bad(frame, column, non_numeric, frame.df.index)
         raise UserError(f"{frame.source}: {where}, target column {column!r}: {value!r} among "
                         "numeric labels (a typo?)")

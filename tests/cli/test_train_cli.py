@@ -191,3 +191,25 @@ def test_help_is_complete(lograd):
 def test_target_without_data_is_refused(lograd, user_error, tmp_path):
     user_error(lograd("train", "--target", "x", "-o", tmp_path / "m.lograd"),
                       "--target")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_true_false_target_trains_with_classes_false_and_true(lograd, tmp_path, suffix):
+    """A bool column (Parquet's bool, CSV's True/False) is a target of two named classes."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["spam"] = X[:, 0] + 0.3 * rng.standard_normal(200) > 0
+    path = tmp_path / f"d{suffix}"
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    result = lograd("train", str(path), "--target", "spam", "-o", "m.lograd", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    counts = frame["spam"].value_counts()
+    assert (f"2 classes (False: {counts[False]}, True: {counts[True]})") in result.stdout
+    assert list(model_io.load(tmp_path / "m.lograd").classes_) == ["False", "True"]
+    predicted = lograd("predict", "m.lograd", str(path), "-o", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    labels = pd.read_csv(tmp_path / "p.csv")["label"]
+    assert set(labels) <= {True, False} and (labels == frame["spam"]).mean() > 0.8
