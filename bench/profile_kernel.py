@@ -2,23 +2,28 @@
 
     python3 bench/profile_kernel.py [--n 1000000] [--d 100] [--dtype float64]
 
-Each variant is a 4-rows-at-a-time loop over X with less work per row; the differences between
-rows of the table are the costs of the parts: the four dot products, the gradient update, the
-exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the loss. The last row is
-lograd's kernel (``lograd.losses._k_dense_binary``), which computes exp in vectorised blocks and
-prefetches the rows 64 ahead; the second row is the plain read with that same prefetch.
+The first variants are a 4-rows-at-a-time loop over X with less work per row, without prefetch;
+the differences between their rows are the costs of the parts: the four dot products, the
+gradient update, the exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the
+loss. Then lograd's kernel (``lograd.losses._k_dense_binary``: exp in vectorised blocks,
+prefetching the rows 64 ahead), and the same kernel recompiled from its source with one part
+taken out at a time (``ABLATIONS``): what each part costs beyond the prefetched read of X (the
+second row).
 Times are the minimum and median of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
+import textwrap
 
 import numba
 import numpy as np
 from bench_speed import OtherLoad, _read_all, _read_all_prefetched, dense_problem, run_times
 
+from lograd import losses
 from lograd.losses import _dense_binary
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -67,6 +72,37 @@ def _variant(X, w, y, n_chunks, update, transcendental):
     return losses.sum(), grads.sum(axis=0)
 
 
+# lograd's kernel with one part taken out at a time: (the text replaced, its replacement)
+ABLATIONS = {
+    "lograd's kernel without the gradient update": [
+        ("                _update4(X, g, i0 + q, r_blk, q)\n", "")],
+    "lograd's kernel without the exp (e = 1/2)": [
+        ("e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))", "e_blk[t], k = 1.0, -1")],
+    "lograd's kernel without the loss's log1p": [
+        ("_log1p_sum(e_blk)", "0.0")],
+    "lograd's kernel: dot products and prefetch only": [
+        ("                _update4(X, g, i0 + q, r_blk, q)\n", ""),
+        ("e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))", "e_blk[t], k = 1.0, -1"),
+        ("_log1p_sum(e_blk)", "0.0")],
+}
+
+
+def ablated_kernels():
+    """``name -> kernel``: lograd's dense kernel recompiled with the parts in ABLATIONS removed."""
+    source = textwrap.dedent(inspect.getsource(losses._k_dense_binary.py_func))
+    source = source.replace("@_jit\n", "")
+    kernels = {}
+    for name, replacements in ABLATIONS.items():
+        text = source
+        for old, new in replacements:
+            assert old in text, f"profile_kernel is out of date with losses.py: {old!r}"
+            text = text.replace(old, new)
+        namespace = dict(vars(losses))
+        exec(text, namespace)  # noqa: S102  (our own kernel's source, edited)
+        kernels[name] = numba.njit(parallel=True, fastmath=FASTMATH)(namespace["_k_dense_binary"])
+    return kernels
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -88,6 +124,9 @@ def main():
         "lograd's kernel (blocks of 32: vectorised exp, one log1p, prefetch)":
             lambda: _dense_binary(X, w, b, y, s),
     }
+    y_x = y.astype(X.dtype)
+    for name, kernel in ablated_kernels().items():
+        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, chunks)
     load = OtherLoad()
     times = {name: [] for name in variants}
     for f in variants.values():
