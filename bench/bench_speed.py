@@ -692,6 +692,37 @@ def section_tiny(report, args):
         report(f"({TORCH_MISSING})")
     report.table(["graph", "lograd (or the row's engine)", "PyTorch autograd",
                   "lograd / PyTorch"], rows)
+    minibatch_table(report, args)
+
+
+def minibatch_table(report, args, n=100_000, d=30, batch_size=256, n_steps=500):
+    """One mini-batch's loss and gradient through the estimator's objective, the graph built
+    each call (engine) or traced once (compiled, the default); the fused kernel alone below."""
+    from lograd.objective import Objective
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    y = (rng.random(n) < 0.5).astype(np.float64)
+    batches = [rng.integers(0, n, batch_size) for _ in range(n_steps)]
+    theta = np.zeros(d + 1)
+
+    def through(objective):
+        return lambda: [objective.loss_and_grad(theta, batch) for batch in batches]
+
+    w, b = np.zeros(d), np.zeros(())
+    picked = [(X[batch], y[batch]) for batch in batches]
+    steps = {
+        "engine (graph built each call)":
+            through(Objective(X, y, alpha_l2=1e-3, compiled=False)),
+        "compiled (the default)": through(Objective(X, y, alpha_l2=1e-3)),
+        "the fused kernel alone, on the same rows":
+            lambda: [lograd.losses._fused_forward(Xb, w, b, yb) for Xb, yb in picked],
+    }
+    seconds = {name: t / n_steps for name, t in interleaved_medians(steps, args.repeats).items()}
+    report(f"One mini-batch of {batch_size} rows x {d} features: Objective.loss_and_grad "
+           "(L2 penalty; includes taking the batch's rows)")
+    report.table(["objective", "time per mini-batch"],
+                 [[name, fmt_ms(t)] for name, t in seconds.items()])
 
 
 # -- section 4: peak memory of a fit (in a fresh process) -----------------------------------------
