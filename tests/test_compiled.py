@@ -352,7 +352,23 @@ def test_objective_compiled_equals_backward_on_batches(dtype, classes, weighted,
         expected_loss, expected_grad = engine.loss_and_grad(theta, batch)
         assert loss == expected_loss
         assert_identical(grad, expected_grad)
-    assert len(compiled._compiled._traces) == 3  # full data, batches of 16, the batch of 2
+    traced = {key[2][1] for key in compiled._compiled._traces}  # shapes of X traced
+    assert {(50, d), (16, d), (2, d)} <= traced  # full data, batches of 16, the batch of 2
+
+
+def test_objectives_with_the_same_settings_share_their_traces():
+    """partial_fit makes an objective per call: it must not pay for a new trace each time."""
+    from lograd.objective import Objective
+
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20).astype(float)
+    first = Objective(X, y, alpha_l2=0.123)
+    second = Objective(X[:10], y[:10], alpha_l2=0.123)
+    other = Objective(X, y, alpha_l2=0.5)
+    assert first._compiled is second._compiled and first._compiled is not other._compiled
+    first.loss_and_grad(first.zeros(), np.arange(5))
+    before = dict(first._compiled._traces)
+    second.loss_and_grad(second.zeros(), np.arange(5, 10))
+    assert first._compiled._traces == before  # the same batch shape: no new trace
 
 
 def test_sgd_fit_is_unchanged_by_compiling(monkeypatch):

@@ -31,6 +31,7 @@ from lograd.engine import _VALUES, Tensor, _as_data, _result, _topological_order
 
 _SCALARS = engine._SCALARS
 MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
+_one_trace_at_a_time = threading.Lock()
 _GENERATED = re.compile(r"[acvsd]\d+")  # the code's variable names: an op may not take one
 
 
@@ -89,15 +90,18 @@ class CompiledGrad:
                              "traced; compile the outer function only")
         trace = self._traces.get(key)
         if trace is None:
-            trace, value, grads = _trace(self.fn, arrays, self._wrt)
-            trace.checked = not self.check
-            if len(self._traces) >= MAX_TRACES:  # e.g. batches of ever new sizes: drop the oldest
-                del self._traces[next(iter(self._traces))]
-            self._traces[key] = trace
-        else:
-            value, grads = trace.run(*arrays)
-            if not trace.checked:
-                self._check(trace, arrays, value, grads)
+            with _one_trace_at_a_time:  # (and the cache changes in one thread at a time)
+                trace = self._traces.get(key)
+                if trace is None:
+                    trace, value, grads = _trace(self.fn, arrays, self._wrt)
+                    trace.checked = not self.check
+                    if len(self._traces) >= MAX_TRACES:  # batches of ever new sizes: drop one
+                        del self._traces[next(iter(self._traces))]
+                    self._traces[key] = trace
+                    return value, grads[0] if self._single else grads
+        value, grads = trace.run(*arrays)
+        if not trace.checked:
+            self._check(trace, arrays, value, grads)
         return value, grads[0] if self._single else grads
 
     def source(self, *args) -> str:
@@ -173,12 +177,11 @@ def _trace(fn, arrays, wrt):
             raise ValueError(f"argnums names argument {i}, but the function got {len(arrays)}")
     inputs = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
     recorder = _Recorder()
-    with _one_trace_at_a_time:
-        engine._tracer = recorder
-        try:
-            out = fn(*inputs)
-        finally:
-            engine._tracer = None
+    engine._tracer = recorder  # (the caller holds _one_trace_at_a_time)
+    try:
+        out = fn(*inputs)
+    finally:
+        engine._tracer = None
     records = recorder.records
     if not isinstance(out, Tensor) or np.size(out.data) != 1:
         raise TraceError(f"the function must return a Tensor holding a single value, "
@@ -186,9 +189,6 @@ def _trace(fn, arrays, wrt):
     if not out.requires_grad:
         raise TraceError(f"the function's result does not depend on its arguments {wrt}")
     return _Writer(inputs, records, wrt).write(out)
-
-
-_one_trace_at_a_time = threading.Lock()
 
 
 class _Recorder:

@@ -17,6 +17,8 @@ term is one function, by default :func:`lograd.losses.fused_data_loss` (one pass
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -86,11 +88,9 @@ class Objective:
         self.b_shape = () if Y.ndim == 1 else (Y.shape[1],)
         self.n_weights = int(np.prod(self.w_shape))
         self.n_params = self.n_weights + (int(np.prod(self.b_shape)) if fit_intercept else 0)
-        # (the fused term takes X, Y and weights as inputs, so one trace serves every batch)
         self._compiled = None
         if compiled and loss_fn is fused_data_loss:
-            self._compiled = compile_grad(self._smooth, (0, 1) if fit_intercept else (0,),
-                                          check=False)  # (tests hold it to backward() bit for bit)
+            self._compiled = _compiled_smooth(self.alpha_l2, bool(fit_intercept))
 
     @property
     def n_samples(self) -> int:
@@ -123,15 +123,9 @@ class Objective:
         return self.X[batch], self.Y[batch], weights
 
     def _graph(self, w, b, batch):
-        """Smooth part of F: the data term plus the L2 penalty, as one scalar Tensor."""
+        """Smooth part of F on the batch (see :func:`smooth_part`)."""
         X, Y, weights = self._batch(batch)
-        return self._smooth(w, b, X, Y, weights)
-
-    def _smooth(self, w, b, X, Y, weights=None):
-        loss = self.loss_fn(X, w, b, Y, weights)
-        if self.alpha_l2:
-            loss = loss + (0.5 * self.alpha_l2) * (w * w).sum()  # ½ α‖w‖²
-        return loss
+        return smooth_part(self.loss_fn, self.alpha_l2, w, b, X, Y, weights)
 
     def _l1(self, theta) -> float:
         if not self.alpha_l1:
@@ -217,6 +211,24 @@ class Objective:
             norms = norms[self.sample_weight > 0]
         top = float(norms.max()) if norms.size else 0.0
         return self._curvature * top * (1 + 1e-6) + self.alpha_l2
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_smooth(alpha_l2: float, fit_intercept: bool):
+    """:func:`smooth_part` with the fused loss as a :func:`lograd.compile_grad` step, shared by
+    every objective with these settings: partial_fit makes an objective per call, and a trace
+    costs ~4 eager calls. X, Y and the weights are arguments, so one trace serves every batch
+    of a shape. (Tests hold it to ``backward()`` bit for bit, hence ``check=False``.)"""
+    smooth = functools.partial(smooth_part, fused_data_loss, alpha_l2)
+    return compile_grad(smooth, (0, 1) if fit_intercept else (0,), check=False)
+
+
+def smooth_part(loss_fn, alpha_l2, w, b, X, Y, weights=None):
+    """Smooth part of F: the data term plus the L2 penalty, as one scalar Tensor."""
+    loss = loss_fn(X, w, b, Y, weights)
+    if alpha_l2:
+        loss = loss + (0.5 * alpha_l2) * (w * w).sum()  # ½ α‖w‖²
+    return loss
 
 
 def _present(weights) -> tuple:
