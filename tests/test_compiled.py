@@ -1,5 +1,7 @@
 """lograd.compile_grad: the traced, straight-line code gives the engine's numbers bit for bit."""
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -306,19 +308,26 @@ def test_ops_of_other_threads_do_not_enter_a_trace():
         other_done.wait(10)  # meanwhile another thread runs ops on the engine
         return (first * w).sum()
 
+    results = []
+
     def other():
         halfway.wait(10)
         for _ in range(5):
             (Tensor(np.ones(3), requires_grad=True).exp() * 3.0).sum().backward()
-        compile_grad(lambda v: (v * v).sum())(np.ones(2))  # a trace of its own, after ours
         other_done.set()
+        # a trace of its own: waits until the one in progress is done
+        results.append(compile_grad(lambda v: (v * v).sum())(np.ones(2)))
 
     thread = threading.Thread(target=other)
     thread.start()
     step = compile_grad(slow)
+    start = time.perf_counter()
     step(np.arange(3.0))
-    thread.join()
+    thread.join(10)
+    assert time.perf_counter() - start < 5  # (no thread waited out a timeout)
     assert "exp(" not in step.source(np.arange(3.0))
+    value, grad = results[0]
+    assert value == 2.0 and np.array_equal(grad, [2.0, 2.0])
     value, grad = step(np.arange(1.0, 4.0))
     np.testing.assert_array_equal(grad, 4 * np.arange(1.0, 4.0))
 
