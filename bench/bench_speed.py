@@ -455,28 +455,27 @@ def lograd_tiny_step():
 def lograd_tiny_compiled_step():
     """The same graph, traced once by lograd.compile_grad and replayed as straight-line code."""
     p = LECTURE
-    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+    x1, x2, y = p["x1"], p["x2"], p["y"]
 
     def loss(w1, w2, b):
         a = (w1 * x1 + w2 * x2 + b).sigmoid()
         return -(y * a.log() + (1.0 - y) * (1.0 - a).log())
 
-    value_and_grad = lograd.compile_grad(loss, (0, 1, 2))
     params = [np.float64(p[k]) for k in ("w1", "w2", "b")]
-
-    def step():
-        _, grads = value_and_grad(*params)
-        params[:] = [t - lr * g for t, g in zip(params, grads)]
-    return step
+    return compiled_descent(lograd.compile_grad(loss, (0, 1, 2)), params, p["lr"])
 
 
 def lograd_tiny_vector_compiled_step():
     p = LECTURE
-    x, y, lr = np.array([p["x1"], p["x2"]]), np.array(p["y"]), p["lr"]
+    x, y = np.array([p["x1"], p["x2"]]), np.array(p["y"])
     value_and_grad = lograd.compile_grad(
         lambda w, b: lograd.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
     params = [np.array([p["w1"], p["w2"]]), np.float64(p["b"])]
+    return compiled_descent(value_and_grad, params, p["lr"])
 
+
+def compiled_descent(value_and_grad, params, lr):
+    """One gradient-descent step per call on ``params`` (a list, updated in place)."""
     def step():
         _, grads = value_and_grad(*params)
         params[:] = [t - lr * g for t, g in zip(params, grads)]
