@@ -436,15 +436,21 @@ def section_optimum(report, args, X=None, y=None, title=None, solvers=None):
 LECTURE = dict(x1=1.0, x2=2.0, w1=0.5, w2=-1.0, b=0.25, y=1.0, lr=0.1)
 
 
+def lecture_loss(w1, w2, b, x1=LECTURE["x1"], x2=LECTURE["x2"], y=LECTURE["y"]):
+    """z = w1 x1 + w2 x2 + b, a = σ(z), L = -(y log a + (1-y) log(1-a)): the one graph every
+    engine below is timed on (lograd Tensors, FloorNodes, torch tensors)."""
+    a = (w1 * x1 + w2 * x2 + b).sigmoid()
+    return -(y * a.log() + (1.0 - y) * (1.0 - a).log())
+
+
 def lograd_tiny_step():
-    """z = w1 x1 + w2 x2 + b, a = σ(z), L = -(y log a + (1-y) log(1-a)); backward; update."""
+    """The lecture graph on the engine, built anew each step; backward; update."""
     p = LECTURE
     w1, w2, b = (Tensor(p[k], requires_grad=True) for k in ("w1", "w2", "b"))
-    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+    lr = p["lr"]
 
     def step():
-        a = (w1 * x1 + w2 * x2 + b).sigmoid()
-        loss = -(y * a.log() + (1.0 - y) * (1.0 - a).log())
+        loss = lecture_loss(w1, w2, b)
         loss.backward()
         for t in (w1, w2, b):
             t.data = t.data - lr * t.grad
@@ -455,14 +461,8 @@ def lograd_tiny_step():
 def lograd_tiny_compiled_step():
     """The same graph, traced once by lograd.compile_grad and replayed as straight-line code."""
     p = LECTURE
-    x1, x2, y = p["x1"], p["x2"], p["y"]
-
-    def loss(w1, w2, b):
-        a = (w1 * x1 + w2 * x2 + b).sigmoid()
-        return -(y * a.log() + (1.0 - y) * (1.0 - a).log())
-
     params = [np.float64(p[k]) for k in ("w1", "w2", "b")]
-    return compiled_descent(lograd.compile_grad(loss, (0, 1, 2)), params, p["lr"])
+    return compiled_descent(lograd.compile_grad(lecture_loss, (0, 1, 2)), params, p["lr"])
 
 
 def lograd_tiny_vector_compiled_step():
@@ -520,11 +520,10 @@ def torch_tiny_step():
     p = LECTURE
     w1, w2, b = (torch.tensor(p[k], dtype=torch.float64, requires_grad=True)
                  for k in ("w1", "w2", "b"))
-    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+    lr = p["lr"]
 
     def step():
-        a = torch.sigmoid(w1 * x1 + w2 * x2 + b)
-        loss = -(y * torch.log(a) + (1.0 - y) * torch.log(1.0 - a))
+        loss = lecture_loss(w1, w2, b)
         loss.backward()
         with torch.no_grad():
             for t in (w1, w2, b):
@@ -600,11 +599,10 @@ def floor_tiny_step():
     """The lecture graph on :class:`FloorNode` (14 nodes: ``1 - a`` is ``-a + 1`` here)."""
     p = LECTURE
     w1, w2, b = (FloorNode(np.float64(p[k])) for k in ("w1", "w2", "b"))
-    x1, x2, y, lr = p["x1"], p["x2"], p["y"], p["lr"]
+    lr = p["lr"]
 
     def step():
-        a = (w1 * x1 + w2 * x2 + b).sigmoid()
-        loss = -(y * a.log() + (1.0 - y) * (1.0 - a).log())
+        loss = lecture_loss(w1, w2, b)
         loss.backward_pass()
         for t in (w1, w2, b):
             t.data = t.data - lr * t.grad
