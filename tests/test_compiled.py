@@ -5,11 +5,11 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from tests.test_engine import OP_CASES
+from tests.test_engine import COMPOSITE_CASES, OP_CASES
 from tests.test_engine import lecture_loss as lecture_loss_and_more
 
 import lograd
-from lograd import Tensor, TraceError, compile_grad, no_grad
+from lograd import Tensor, TraceError, compile_grad, no_grad, ops
 
 X1, X2, Y = 1.0, 2.0, 1.0
 
@@ -119,6 +119,59 @@ def test_every_op_compiled_equals_the_engine_on_new_points(name):
             assert_identical(value, expected_value)
             for got, expected in zip(grads, expected_grads):
                 assert_identical(got, expected)
+
+
+def far(x):
+    """A point unlike x: entries scaled by up to ±400 (signs flip, logits overflow exp)."""
+    x = np.asarray(x)
+    return x * rng.uniform(-400, 400, x.shape).astype(x.dtype)
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITE_CASES))
+def test_every_composite_compiled_equals_the_engine_at_a_far_point(name):
+    """A composite that read a value from .data while tracing (log_softmax's max-shift did)
+    replays it frozen: wrong, and at large logits inf/nan, where the engine is finite."""
+    for f, inputs in COMPOSITE_CASES[name]:
+        fn = scalar_case(f, inputs)
+        argnums = tuple(range(len(inputs)))
+        step = compile_grad(fn, argnums)
+        step(*inputs)
+        for point in ([far(x) for x in inputs], [nearby(x) for x in inputs]):
+            value, grads = step(*point)
+            expected_value, expected_grads = eager(fn, point, argnums)
+            assert_identical(value, expected_value)
+            for got, expected in zip(grads, expected_grads):
+                assert_identical(got, expected)
+
+
+@pytest.mark.parametrize("composite", [ops.log_softmax, ops.softmax, ops.logsumexp])
+def test_log_softmax_replayed_at_large_logits_is_finite(composite):
+    weights = np.array([0.5, -1.0, 2.0])
+    step = compile_grad(lambda z: (composite(z) * weights).sum())
+    step(np.array([1.0, 2.0, 3.0]))
+    value, grad = step(np.array([1200.0, 800.0, 400.0]))
+    expected_value, expected_grad = eager(lambda z: (composite(z) * weights).sum(),
+                                          (np.array([1200.0, 800.0, 400.0]),), 0)
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    assert_identical(value, expected_value)
+    assert_identical(grad, expected_grad)
+
+
+def test_a_mask_from_a_comparison_is_recomputed_on_replay():
+    step = compile_grad(lambda r: ops.where(r > 0, r * r, -r).sum(), check=False)
+    step(np.array([1.0, 2.0]))
+    value, grad = step(np.array([-1.0, 3.0]))  # the traced mask was [True, True]
+    assert value == 1.0 + 9.0
+    np.testing.assert_array_equal(grad, [-1.0, 6.0])
+
+
+def test_gradients_of_two_arguments_are_arrays_of_their_own():
+    step = compile_grad(lambda a, b: (a + b).sum(), (0, 1))
+    for _ in range(2):  # the traced call and a replay
+        _, (da, db) = step(np.ones(3), np.ones(3))
+        assert da is not db and da.flags.writeable
+        da *= 2.0
+        np.testing.assert_array_equal(db, np.ones(3))
 
 
 @pytest.mark.parametrize("name", ["mul", "div", "matmul", "sum", "log", "sigmoid",

@@ -54,7 +54,8 @@ OP_CASES = {
             (lambda a, b: a / b, [randn(3, 1), positive(1, 5)])],
     "neg": [(lambda a: -a, [randn(3, 4)]), (lambda a: -a, [randn()])],
     "pow": [(lambda a: a ** 3, [randn(3, 4)]), (lambda a: a ** -1.5, [positive(5)]),
-            (lambda a: a ** 0.5, [positive(2, 3)])],
+            (lambda a: a ** 0.5, [positive(2, 3)]), (lambda a: 2.0 ** a, [randn(3)]),
+            (lambda a, p: a ** p, [positive(3, 2), randn(2)])],
     "matmul": [(lambda a, b: a @ b, [randn(3, 4), randn(4, 2)]),
                (lambda a, b: a @ b, [randn(3, 4), randn(4)]),
                (lambda a, b: a @ b, [randn(4), randn(4, 2)]),
@@ -73,10 +74,48 @@ OP_CASES = {
     "reshape": [(lambda a: a.reshape(4, 3) * np.arange(12.0).reshape(4, 3), [randn(3, 4)]),
                 (lambda a: a.reshape(-1), [randn(2, 3)])],
     "transpose": [(lambda a: a.T @ C3, [randn(3, 4)]),
-                  (lambda a: a.transpose((2, 0, 1)) * C423, [randn(2, 3, 4)])],
+                  (lambda a: a.transpose((2, 0, 1)) * C423, [randn(2, 3, 4)]),
+                  (lambda a: a.transpose((-1, 0, 1)) * C423, [randn(2, 3, 4)])],
     "getitem": [(lambda a: a[1], [randn(3, 4)]),
                 (lambda a: a[:, [0, 0, 2]], [randn(3, 4)]),
-                (lambda a: a[a.data > 0], [randn(5)])],
+                # a mask from the data: 4 entries here, 1 at -a (a trace replays the 4)
+                (lambda a: a[a.data > 0], [np.array([0.5, 1.0, 2.0, -0.3, 0.7])])],
+    "max": [(lambda a: a.max(), [randn(3, 4)]),
+            (lambda a: a.max(axis=0) * C3[:1], [randn(3, 4)]),
+            (lambda a: a.max(axis=(0, 2), keepdims=True), [randn(2, 3, 4)])],
+    "min": [(lambda a: a.min(axis=-1), [randn(3, 4)]),
+            (lambda a: a.min(axis=1, keepdims=True), [randn(2, 3, 4)])],
+    "maximum": [(lambda a, b: ops.maximum(a, b), [randn(3, 4), randn(4)]),
+                (lambda a: ops.maximum(a, 0.1), [randn(5)])],
+    "minimum": [(lambda a, b: ops.minimum(a, b), [randn(3, 1), randn(1, 5)])],
+    "logsumexp": [(lambda a: ops.logsumexp(a), [randn(3, 4)]),
+                  (lambda a: ops.logsumexp(a, axis=0), [randn(3, 4)]),
+                  (lambda a: ops.logsumexp(a, axis=-1, keepdims=True) * C3, [randn(2, 4, 3)])],
+    "log1p": [(lambda a: a.log1p(), [rng.uniform(-0.5, 2.0, (3, 4))])],
+    "sqrt": [(lambda a: a.sqrt(), [positive(3, 4)])],
+    "abs": [(lambda a: abs(a), [away_from_zero(3, 4)]), (lambda a: a.abs(), [away_from_zero()])],
+    "leaky_relu": [(lambda a: ops.leaky_relu(a), [away_from_zero(3, 4)]),
+                   (lambda a: ops.leaky_relu(a, 0.2), [away_from_zero(5)])],
+    "clip": [(lambda a: a.clip(-0.5, 0.5), [away_from_zero(4, 3)]),
+             (lambda a: ops.clip(a, a_min=0.3), [away_from_zero(6)]),
+             (lambda a: a.clip(max=-0.4), [away_from_zero(6)])],
+    "where": [(lambda a, b: ops.where(C3 > 0, a, b), [randn(2, 3), randn(3)]),
+              (lambda a: ops.where(C3 > 0, a, 0.0), [randn(3)])],
+    "astype": [(lambda a: a.astype(np.float64) * C3, [randn(2, 3)])],
+    "concatenate": [(lambda a, b: ops.concatenate([a, b]), [randn(2, 3), randn(4, 3)]),
+                    (lambda a, b, c: ops.concatenate([a, b, c], axis=-1) * 2.0,
+                     [randn(2, 1), randn(2, 3), randn(2, 2)])],
+    "stack": [(lambda a, b: ops.stack([a, b]), [randn(2, 3), randn(2, 3)]),
+              (lambda a, b, c: ops.stack([a, b, c], axis=-1), [randn(4), randn(4), randn(4)])],
+    # no gradient flows through these; each case's value is smooth where it is checked
+    "detach": [(lambda a: (a - a.max().detach()).exp().sum().log() + a.max().detach(),
+                [randn(3, 4)])],  # logsumexp by hand: the detached shift cancels exactly
+    "less": [(lambda a, b: ops.where(a < b, a * b, b.exp()), [randn(3, 4), randn(4)])],
+    "less_equal": [(lambda a: ops.where(a <= 0.2, a, a * a), [away_from_zero(5)])],
+    "greater": [(lambda a: ops.where(a > 0, a * a, -a), [away_from_zero(5)])],
+    "greater_equal": [(lambda a, b: ops.where(b >= a, a, b), [randn(5), randn(5)])],
+    "equal": [(lambda a: ops.where(a == a, a * 3.0, a), [randn(4)])],
+    "not_equal": [(lambda a: ops.where(a != 0.5, a.tanh(), a), [randn(4)])],
     "sigmoid_cross_entropy": [
         (lambda z, y: ops.sigmoid_cross_entropy(z, y), [randn(6), rng.uniform(0, 1, 6)]),
         (lambda z, y: ops.sigmoid_cross_entropy(z, y), [5 * randn(3, 4), rng.uniform(0, 1, 4)])],
@@ -97,6 +136,29 @@ if da is not None:  # the fused op on a dask X of two row blocks
          [randn(3, 2), randn(2)])]
 
 
+# Every function of lograd.ops that is not a primitive of the table is a composite of them:
+# (function of Tensors, inputs) cases for each, checked here and replayed compiled elsewhere.
+COMPOSITE_CASES = {
+    "log_softmax": [(lambda z: ops.log_softmax(z) * C3, [randn(4, 3)]),
+                    (lambda z: ops.log_softmax(z, axis=0), [randn(3, 2)])],
+    "softmax": [(lambda z: ops.softmax(z) * C3, [randn(2, 3)])],
+    "log_sigmoid": [(lambda z: ops.log_sigmoid(z), [randn(5)])],
+    "softplus": [(lambda z: ops.softplus(z), [randn(5)])],
+    "var": [(lambda x: ops.var(x, axis=0), [randn(4, 3)]),
+            (lambda x: x.var(ddof=1, keepdims=True), [randn(2, 3)])],
+    "std": [(lambda x: ops.std(x, axis=-1), [randn(3, 4)])],
+    "mean": [(lambda x: x.mean(axis=(0, 2)), [randn(2, 3, 4)])],
+    "squeeze": [(lambda x: ops.squeeze(x) * C3, [randn(1, 3, 1)])],
+    "expand_dims": [(lambda x: ops.expand_dims(x, -1) * C3, [randn(3)])],
+    "flatten": [(lambda x: ops.flatten(x) * np.arange(6.0), [randn(2, 3)])],
+    "clip": [(lambda x: ops.clip(x, -0.5, 0.5), [away_from_zero(5)])],
+    "max": [(lambda x: ops.max(x, axis=1), [randn(2, 3)])],
+    "min": [(lambda x: ops.min(x), [randn(2, 3)])],
+    "squared_error_with_where": [  # a user's composite: a Huber loss from a comparison
+        (lambda r: ops.where(abs(r) < 1.0, 0.5 * r * r, abs(r) - 0.5), [2 * randn(6)])],
+}
+
+
 def test_every_op_in_the_table_has_test_cases():
     assert set(OPS) == set(OP_CASES), "every primitive op needs gradcheck cases in OP_CASES"
 
@@ -105,17 +167,20 @@ def test_every_op_in_the_table_has_test_cases():
 def test_op_gradients_match_finite_differences(name):
     for f, inputs in OP_CASES[name]:
         out = f(*[Tensor(x, requires_grad=True) for x in inputs])
-        assert out.op is not None and name in _ops_in_graph(out), f"case does not exercise {name}"
+        assert out.op is not None and name in ops_applied(f, inputs), f"case does not use {name}"
         gradcheck(f, *inputs, atol=1e-7, rtol=1e-6)
 
 
-def _ops_in_graph(out):
-    seen, stack = set(), [out]
-    while stack:
-        t = stack.pop()
-        if t.op:
-            seen.add(t.op.name)
-        stack.extend(t.parents)
+def ops_applied(f, inputs) -> set:
+    """The names of the ops that ``f`` applies (comparisons and detach included)."""
+    from lograd import engine
+
+    seen = set()
+    engine._tracer, previous = (lambda op, *record: seen.add(op.name)), engine._tracer
+    try:
+        f(*[Tensor(x, requires_grad=True) for x in inputs])
+    finally:
+        engine._tracer = previous
     return seen
 
 
@@ -129,6 +194,17 @@ def test_binary_ops_on_generated_broadcast_shapes(shapes, op):
     a = rng.standard_normal(a_shape)
     b = rng.uniform(0.5, 2.0, b_shape) * rng.choice([-1, 1], b_shape)
     gradcheck(lambda x, y: apply(op, x, y), a, b, atol=1e-7, rtol=1e-6)
+
+
+def test_every_function_of_ops_is_a_primitive_or_has_composite_cases():
+    untested = set(ops.__all__) - set(OPS) - set(COMPOSITE_CASES)
+    assert not untested, f"ops functions without cases: {sorted(untested)}"
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITE_CASES))
+def test_composites_match_finite_differences(name):
+    for f, inputs in COMPOSITE_CASES[name]:
+        gradcheck(f, *inputs, atol=1e-7, rtol=1e-6)
 
 
 def test_gradcheck_catches_a_wrong_vjp():
@@ -369,3 +445,198 @@ def test_vjps_see_the_inputs_the_forward_saw():
     w.data = np.array([100.0, 100.0])  # rebinding after the forward (an update step)
     loss.backward()
     np.testing.assert_array_equal(w.grad, [4.0, 6.0])
+
+
+# -- where lograd disagreed with PyTorch and HIPS autograd (each failed before its fix) ----------
+anp = pytest.importorskip("autograd.numpy")
+autograd = pytest.importorskip("autograd")
+
+
+@pytest.mark.parametrize("shape, axes", [((3, 4), (-1, 0)), ((1, 2, 4), (1, 0, -1)),
+                                         ((2, 3, 4), (-2, -1, -3))])
+def test_transpose_with_negative_axes(shape, axes):
+    x = randn(*shape)
+    upstream = randn(*np.transpose(x, axes).shape)
+    t = Tensor(x, requires_grad=True)
+    out = t.transpose(axes)
+    (out * upstream).sum().backward()
+    np.testing.assert_array_equal(out.data, np.transpose(x, axes))
+    expected = np.zeros_like(x)  # (HIPS autograd itself gets negative axes wrong here)
+    np.transpose(expected, axes)[...] = upstream  # d(sum(xᵀ u))/dx: u written back through xᵀ
+    np.testing.assert_array_equal(t.grad, expected)
+
+
+def test_transpose_refuses_axes_that_are_not_a_permutation():
+    with pytest.raises(ValueError, match="not a permutation"):
+        Tensor(randn(2, 3)).transpose((0, -2))
+
+
+def test_each_leaf_gets_a_writable_gradient_of_its_own():
+    a, b = Tensor(randn(3), requires_grad=True), Tensor(randn(3), requires_grad=True)
+    upstream = randn(3)
+    (a + b).backward(upstream)
+    assert a.grad is not b.grad and a.grad is not upstream and b.grad is not upstream
+    a.grad *= 2.0
+    np.testing.assert_array_equal(b.grad, upstream)
+    np.testing.assert_array_equal(a.grad, 2 * upstream)
+    for reduce in (Tensor.sum, Tensor.mean):
+        w = Tensor(randn(2, 3).astype(np.float32), requires_grad=True)
+        reduce(w).backward()
+        w.grad *= 0.5  # a read-only broadcast view raised here
+        assert w.grad.shape == (2, 3) and w.grad.dtype == np.float32 and w.grad.flags.writeable
+        np.testing.assert_allclose(w.grad, 0.5 * (1.0 if reduce is Tensor.sum else 1 / 6))
+
+
+def test_a_zero_d_tensor_does_not_raise_the_precision_of_arrays():
+    """PyTorch's rule: within float, a 0-d tensor or a number follows the arrays it meets."""
+    X = randn(6, 3).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1, 0], np.float32)
+    w = Tensor(np.full(3, 0.1, np.float32), requires_grad=True)
+    b = Tensor(0.25, requires_grad=True)  # a Python number: float64 data, as the README's b
+    assert b.dtype == np.float64
+    z = X @ w + b
+    cost = ops.sigmoid_cross_entropy(z, y).mean()
+    cost.backward()
+    assert z.dtype == np.float32 and cost.dtype == np.float32 and w.grad.dtype == np.float32
+    assert b.grad.dtype == np.float64  # the gradient of b comes back in b's dtype
+    dz = 1 / (1 + np.exp(-(X.astype(np.float64) @ w.data.astype(np.float64) + 0.25))) - y
+    np.testing.assert_allclose(b.grad, dz.mean(), rtol=1e-6)
+    np.testing.assert_allclose(w.grad, X.T.astype(np.float64) @ dz / 6, rtol=1e-5, atol=1e-7)
+    f32, f64 = np.ones(3, np.float32), np.ones(3)
+    assert (Tensor(np.float64(2.0)) * f32).dtype == np.float32
+    assert (Tensor(f32) * np.float64(2.0)).dtype == np.float32
+    assert (Tensor(f32) + np.array(2.0)).dtype == np.float32
+    assert (Tensor(np.float32(1.0)) * np.float64(2.0)).dtype == np.float32  # a NumPy number
+    assert (Tensor(np.float32(1.0)) * Tensor(np.float64(2.0))).dtype == np.float64  # 0-d, 0-d
+    assert ops.where(np.array([True, False]), Tensor(np.float32(1.0)), 2.5).dtype == np.float32
+    assert (Tensor(f32) + f64).dtype == np.float64  # arrays with arrays: NumPy's promotion
+    assert ops.where(f32 > 0, Tensor(f32), Tensor(np.float64(0.0))).dtype == np.float32
+
+
+@pytest.mark.parametrize("z, y, loss, dz", [
+    (np.inf, 0.3, np.inf, 0.7), (np.inf, 1.0, 0.0, 0.0), (-np.inf, 0.0, 0.0, 0.0),
+    (-np.inf, 0.5, np.inf, -0.5), (np.inf, 0.0, np.inf, 1.0)])
+def test_sigmoid_cross_entropy_at_infinite_logits(z, y, loss, dz):
+    zt = Tensor(np.array([z]), requires_grad=True)
+    out = ops.sigmoid_cross_entropy(zt, np.array([y]))
+    out.sum().backward()
+    assert out.data[0] == loss and zt.grad[0] == pytest.approx(dz, abs=1e-15)
+
+
+def test_log_sigmoid_at_infinities():
+    x = Tensor(np.array([np.inf, -np.inf, 0.0]), requires_grad=True)
+    out = ops.log_sigmoid(x)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [0.0, -np.inf, -np.log(2)])
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.5])  # d log σ/dx = 1 - σ(x)
+
+
+def test_softmax_cross_entropy_with_a_minus_infinite_logit_off_target():
+    z = Tensor(np.array([[0.0, -np.inf, 1.0]]), requires_grad=True)
+    loss = ops.softmax_cross_entropy(z, np.array([[1.0, 0.0, 0.0]]))
+    loss.sum().backward()
+    assert loss.data[0] == pytest.approx(np.log(1 + np.e), rel=1e-15)
+    p = np.array([1.0, 0.0, np.e]) / (1 + np.e)
+    np.testing.assert_allclose(z.grad[0], p - [1, 0, 0], rtol=1e-15)
+
+
+def test_power_zero_has_zero_gradient_at_zero():
+    x = Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    out = x ** 0
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("w_shape", [(3, 8), (8,)])
+def test_dense_tensor_at_sparse_matrix(w_shape):
+    X = sp.random(8, 6, density=0.4, format="csr", random_state=2)
+    w = Tensor(randn(*w_shape), requires_grad=True)
+    w_dense = Tensor(w.data.copy(), requires_grad=True)
+    out, reference = w @ X, w_dense @ X.toarray()
+    assert isinstance(out.data, np.ndarray)
+    np.testing.assert_allclose(out.data, reference.data, rtol=1e-13)
+    upstream = randn(*reference.shape)
+    (out * upstream).sum().backward()
+    (reference * upstream).sum().backward()
+    np.testing.assert_allclose(w.grad, w_dense.grad, rtol=1e-13)
+
+
+def test_no_grad_in_one_thread_leaves_the_others_recording():
+    import threading
+
+    # the interleaving that left gradients off everywhere: A enters, B enters, A leaves, B leaves
+    steps = [threading.Event() for _ in range(4)]
+
+    def inside_no_grad(wait_for, then):
+        with no_grad():
+            steps[then].set()
+            steps[wait_for].wait(5)
+
+    a = threading.Thread(target=lambda: (inside_no_grad(1, 0), steps[2].set()))
+    a.start()
+    steps[0].wait(5)
+    w = Tensor(randn(3), requires_grad=True)
+    assert (w * 2.0).requires_grad  # this thread records while A is inside no_grad()
+    b = threading.Thread(target=lambda: inside_no_grad(2, 1))
+    b.start()
+    a.join(5)
+    b.join(5)
+    assert lograd.engine.is_grad_enabled() and (w * 2.0).requires_grad
+
+
+def test_ops_exposes_its_own_functions_only():
+    assert not hasattr(ops, "expit") and not hasattr(ops, "_softmax")
+    out = ops.logsumexp(Tensor(np.array([1200.0, 800.0, 400.0]), requires_grad=True))
+    assert isinstance(out, Tensor) and out.data == pytest.approx(1200.0)
+    public = [name for name in vars(ops) if not name.startswith("_")]
+    assert set(public) - set(ops.__all__) <= {"operator", "np", "sp", "scipy", "annotations",
+                                             "Tensor", "PerArgument", "apply", "defop"}
+
+
+# -- the new ops' conventions where the derivative is not unique --------------------------------
+def test_ties_share_the_gradient_of_max_min_maximum_and_minimum():
+    x = Tensor(np.array([[3.0, 1.0, 3.0, 3.0], [0.0, 2.0, 2.0, -1.0]]), requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1 / 3, 0, 1 / 3, 1 / 3], [0, 0.5, 0.5, 0]])
+    x.zero_grad()
+    x.min().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0, 0], [0, 0, 0, 1.0]])
+    a, b = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(2.0, requires_grad=True)
+    (ops.maximum(a, b).sum() + ops.minimum(a, b).sum() * 10).backward()
+    np.testing.assert_array_equal(a.grad, [10.0, 0.5 + 5.0])  # as autograd's maximum/minimum
+    assert b.grad == 1.0 + 0.5 + 5.0
+
+
+def test_kinks_relu_abs_clip_follow_pytorch():
+    x = Tensor(np.array([-1.0, 0.0, 0.5, 1.0, 2.0]), requires_grad=True)
+    (x.relu() + abs(x) + x.clip(0.0, 1.0)).sum().backward()
+    # relu'(0) = 0, |x|'(0) = 0, clamp passes the gradient on [min, max], bounds included
+    np.testing.assert_array_equal(x.grad, [0 - 1 + 0, 0 + 0 + 1, 1 + 1 + 1, 1 + 1 + 1, 1 + 1 + 0])
+
+
+def test_where_takes_the_branch_and_refuses_a_tensor_condition():
+    a = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    out = ops.where(a > 0, a * a, -a)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [1.0, 2.0, 9.0])
+    np.testing.assert_array_equal(a.grad, [2.0, -1.0, 6.0])
+    assert isinstance(a > 0, np.ndarray) and (a > 0).dtype == np.bool_
+    with pytest.raises(TypeError, match="boolean array"):
+        ops.where(Tensor(np.ones(3)), a, a)
+
+
+def test_tensors_still_hash_by_identity():
+    a, b = Tensor(np.ones(2)), Tensor(np.ones(2))
+    assert len({a: 1, b: 2}) == 2 and (a == b).tolist() == [True, True]
+
+
+def test_shape_ops_and_statistics_against_numpy():
+    x = randn(2, 1, 3)
+    t = Tensor(x)
+    assert t.squeeze().shape == (2, 3) and t.squeeze(1).shape == (2, 3)
+    assert ops.expand_dims(t, 0).shape == (1, 2, 1, 3) and t.flatten().shape == (6,)
+    np.testing.assert_allclose(t.var(axis=2, ddof=1).data, x.var(axis=2, ddof=1), rtol=1e-14)
+    np.testing.assert_allclose(ops.std(t).data, x.std(), rtol=1e-14)
+    with pytest.raises(ValueError):
+        t.squeeze(0)

@@ -27,7 +27,15 @@ import threading
 import numpy as np
 
 from lograd import engine
-from lograd.engine import _VALUES, Tensor, _as_data, _result, _topological_order, unbroadcast
+from lograd.engine import (
+    _VALUES,
+    Tensor,
+    _as_data,
+    _own_copy,
+    _result,
+    _topological_order,
+    unbroadcast,
+)
 
 _SCALARS = engine._SCALARS
 MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
@@ -208,6 +216,7 @@ class _Writer:
     def __init__(self, inputs, records, wrt):
         self.inputs, self.records, self.wrt = inputs, records, wrt
         self.names = {t: f"a{i}" for i, t in enumerate(inputs)}  # Tensor -> its data's name
+        self.masks = {}  # id of a traced comparison's boolean array -> its name
         # (generated names: a, c, v, s, d, p, fn, seed, dtype + a number; op names as they are)
         self.namespace = {"_result": _result, "unbroadcast": unbroadcast, "np": np,
                           "forward_backward": None}  # (reserved: the generated function)
@@ -216,6 +225,8 @@ class _Writer:
     def ref(self, tensor) -> str:
         """The name of ``tensor``'s data: a variable if traced, else a constant baked in."""
         name = self.names.get(tensor)
+        if name is None and id(tensor.data) in self.masks:  # a mask computed in the trace
+            name = self.names[tensor] = self.masks[id(tensor.data)]
         if name is None:
             if tensor.requires_grad:
                 raise TraceError("the function uses a Tensor that requires a gradient but is not "
@@ -248,7 +259,9 @@ class _Writer:
                 used.update(operands)
                 live.append(line)
         params = ", ".join(f"a{i}" for i in range(len(self.inputs)))
-        grad_names = ", ".join(grads) + ("," if len(grads) == 1 else "")
+        # each gradient an array of its own, as backward() gives a leaf (two may be one array)
+        returned = [f"np.array({g})" if type(self.values[g]) is np.ndarray else g for g in grads]
+        grad_names = ", ".join(returned) + ("," if len(grads) == 1 else "")
         source = "\n".join(
             [f"def forward_backward({params}):"]
             + [f"    # {name} = {_describe(value)}" for name, value in self.constants
@@ -259,24 +272,29 @@ class _Writer:
             + [f"    {line}" for line in backward]
             + [f"    return {self.names[out]}, ({grad_names})", ""]
         )
-        return _Trace(source, self.namespace), value, tuple(self.values[g] for g in grads)
+        return (_Trace(source, self.namespace), value,
+                tuple(_own_copy(self.values[g]) for g in grads))
 
     def forward_lines(self):
         traced, lines = set(self.inputs), []
         for k, (op, inputs, params, out, value) in enumerate(self.records):
-            if not any(t in traced for t in inputs):
+            if not any(t in traced or id(t.data) in self.masks for t in inputs):
                 continue  # depends on constants only: its value is baked in where it is used
-            traced.add(out)
             operands = [self.ref(t) for t in inputs]
             call = ", ".join(operands)
             kwargs = {key: v for key, v in params.items() if key != "saved"}
             if kwargs:
                 call += f", **{self.constant('p', kwargs)}"
-            target = self.names[out] = f"v{k}"
+            target = f"v{k}"
+            if out is None:  # a comparison: a plain boolean array, found again by its identity
+                self.masks[id(value)] = target  # (the record keeps the array alive)
+            else:
+                traced.add(out)
+                self.names[out] = target
             saved = f", s{k}" if op.saves else ""
             line = f"{target}{saved} = {self.function(op.name, op.forward)}({call})"
-            if not (type(value) in _SCALARS or (type(value) is np.ndarray
-                                                and value.dtype.kind == "f" and value.ndim)):
+            if out is not None and not (type(value) in _SCALARS or (
+                    type(value) is np.ndarray and value.dtype.kind == "f" and value.ndim)):
                 line += f"\n    {target} = _result({target})"  # as apply() stores it
             lines.append((target, operands, line))
         return lines

@@ -13,6 +13,9 @@ to that input's shape (:func:`unbroadcast`), so no VJP has to think about broadc
 from __future__ import annotations
 
 import contextlib
+import functools
+import sys
+import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -27,42 +30,72 @@ class Op(NamedTuple):
     dL/d(output) and ``ans`` the forward's result. ``None`` means the op is not differentiable in
     that argument. An op with ``saves=True`` has a forward that returns ``(value, saved)``: work
     done in the forward that its VJPs reuse, passed to each of them as the keyword ``saved``.
+    An op with ``stops_gradient=True`` has no VJPs: its result never requires a gradient
+    (``detach``, and the comparisons, whose results are plain boolean arrays).
     """
 
     name: str
     forward: Callable
-    vjps: tuple
+    vjps: tuple | PerArgument
     saves: bool = False
+    stops_gradient: bool = False
+
+
+class PerArgument:
+    """The VJPs of an op that takes any number of arrays (``concatenate``, ``stack``):
+    ``vjps[i]`` is ``vjp(i, g, ans, *arrays, **params)`` for argument ``i``."""
+
+    def __init__(self, vjp: Callable):
+        self.vjp, self._bound = vjp, {}
+
+    def __len__(self):
+        return sys.maxsize
+
+    def __getitem__(self, i):
+        if i not in self._bound:  # (one function per argument, so a trace can name it)
+            self._bound[i] = functools.partial(self.vjp, i)
+        return self._bound[i]
 
 
 OPS: dict[str, Op] = {}
 
 
-def defop(name: str, forward: Callable, *vjps: Callable | None, saves: bool = False) -> None:
+def defop(name: str, forward: Callable, *vjps: Callable | None | PerArgument, saves: bool = False,
+          stops_gradient: bool = False) -> None:
     """Register the primitive ``name`` with its forward and one VJP per argument.
 
     With ``saves=True`` the forward returns ``(value, saved)`` and each VJP gets ``saved=``.
+    A single :class:`PerArgument` stands for the VJPs of every argument of a variadic op.
     """
-    OPS[name] = Op(name, forward, vjps, saves)
+    if len(vjps) == 1 and isinstance(vjps[0], PerArgument):
+        vjps = vjps[0]
+    OPS[name] = Op(name, forward, vjps, saves, stops_gradient)
 
 
-_grad_enabled = True
+class _GradMode(threading.local):
+    enabled = True  # per thread, as in PyTorch: one thread's no_grad() leaves others recording
+
+
+_grad_mode = _GradMode()
 _tracer = None  # while lograd.compiled traces a function: told of every op applied
 
 
 @contextlib.contextmanager
 def no_grad():
-    """Within this context ops record no graph: results never require a gradient."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Within this context this thread's ops record no graph: results never require a gradient.
+
+    Grad mode is per thread: ``no_grad()`` in one thread does not affect ops in another.
+    """
+    previous, _grad_mode.enabled = _grad_mode.enabled, False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_mode.enabled = previous
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops in this thread record the graph (False inside :func:`no_grad`)."""
+    return _grad_mode.enabled
 
 
 def _as_data(value, like_dtype=None):
@@ -166,10 +199,6 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({self.data!r}{made_by}{grad})"
 
-    def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
-
     def zero_grad(self) -> None:
         """Forget the stored gradient."""
         self.grad = None
@@ -190,7 +219,7 @@ class Tensor:
         for node in reversed(_topological_order(self)):
             g = pending.pop(node)
             if node.op is None:  # a leaf: its gradient adds up over backward() calls
-                node.grad = g if node.grad is None else node.grad + g
+                node.grad = _own_copy(g) if node.grad is None else node.grad + g
                 continue
             node.grad = g
             arrays = node._inputs  # the parents' data as the forward saw it
@@ -266,9 +295,35 @@ class Tensor:
         return apply("neg", self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError("Tensor ** supports a scalar exponent only")
-        return apply("pow", self, exponent=float(exponent))
+        return apply("pow", self, exponent)
+
+    def __rpow__(self, base):
+        return apply("pow", base, self)
+
+    def __abs__(self):
+        return apply("abs", self)
+
+    # Comparisons give plain boolean arrays (no gradient flows through them), as masks for
+    # ops.where or for indexing. Tensors still hash by identity.
+    def __lt__(self, other):
+        return compare("less", self, other)
+
+    def __le__(self, other):
+        return compare("less_equal", self, other)
+
+    def __gt__(self, other):
+        return compare("greater", self, other)
+
+    def __ge__(self, other):
+        return compare("greater_equal", self, other)
+
+    def __eq__(self, other):
+        return compare("equal", self, other)
+
+    def __ne__(self, other):
+        return compare("not_equal", self, other)
+
+    __hash__ = object.__hash__
 
     def __getitem__(self, index):
         return apply("getitem", self, index=index)
@@ -277,16 +332,43 @@ class Tensor:
         return apply("sum", self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        shape = self.shape
-        axes = range(len(shape)) if axis is None else np.atleast_1d(axis)
-        count = int(np.prod([shape[a] for a in axes]))
-        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / count)
+        return self.sum(axis=axis, keepdims=keepdims) * (1.0 / self._count(axis))
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        """Σ (x - mean)² / (N - ddof) over ``axis``; ddof=0 as in NumPy (PyTorch's default is 1)."""
+        centred = self - self.mean(axis=axis, keepdims=True)
+        squares = (centred * centred).sum(axis=axis, keepdims=keepdims)
+        return squares * (1.0 / (self._count(axis) - ddof))
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return self.var(axis=axis, ddof=ddof, keepdims=keepdims).sqrt()
+
+    def _count(self, axis) -> int:
+        axes = range(self.ndim) if axis is None else np.atleast_1d(axis)
+        return int(np.prod([self.shape[a] for a in axes]))
+
+    def max(self, axis=None, keepdims=False):
+        """The largest entry along ``axis``; ties share the gradient equally (as in JAX)."""
+        return apply("max", self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        """The smallest entry along ``axis``; ties share the gradient equally."""
+        return apply("min", self, axis=axis, keepdims=keepdims)
 
     def exp(self):
         return apply("exp", self)
 
     def log(self):
         return apply("log", self)
+
+    def log1p(self):
+        return apply("log1p", self)
+
+    def sqrt(self):
+        return apply("sqrt", self)
+
+    def abs(self):
+        return apply("abs", self)
 
     def sigmoid(self):
         return apply("sigmoid", self)
@@ -297,17 +379,53 @@ class Tensor:
     def relu(self):
         return apply("relu", self)
 
+    def clip(self, min=None, max=None):
+        """Values limited to [min, max]; the gradient is 1 inside, boundaries included, as in
+        PyTorch's clamp, and 0 outside."""
+        return apply("clip", self, a_min=min, a_max=max)
+
+    def astype(self, dtype):
+        """The values in another float dtype; the gradient comes back in this tensor's dtype."""
+        return apply("astype", self, dtype=np.dtype(dtype))
+
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return apply("reshape", self, shape=shape)
 
-    def transpose(self, axes=None):
-        return apply("transpose", self, axes=None if axes is None else tuple(axes))
+    def flatten(self):
+        return self.reshape(-1)
+
+    def squeeze(self, axis=None):
+        """Axes of length one removed (all of them, or those in ``axis``), as np.squeeze."""
+        return self.reshape(np.squeeze(self._shape_only(), axis).shape)
+
+    def expand_dims(self, axis):
+        """A new axis of length one at ``axis``, as np.expand_dims."""
+        return self.reshape(np.expand_dims(self._shape_only(), axis).shape)
+
+    def _shape_only(self) -> np.ndarray:
+        return np.broadcast_to(False, self.shape)  # (no memory: NumPy's shape rules applied)
+
+    def transpose(self, *axes):
+        """The axes permuted (reversed by default); negative axes count from the end."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        if axes:  # (normalised: the VJP inverts the permutation with argsort)
+            n = self.ndim
+            axes = tuple(int(a) + n if -n <= a < 0 else int(a) for a in axes)
+            if sorted(axes) != list(range(n)):
+                raise ValueError(f"transpose axes {axes} are not a permutation of the "
+                                 f"{self.ndim} axes of a tensor of shape {self.shape}")
+        return apply("transpose", self, axes=axes or None)
 
     @property
     def T(self):
         return self.transpose()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (no gradient flows back through it)."""
+        return apply("detach", self)
 
 
 def apply(name: str, *inputs, **params) -> Tensor:
@@ -323,9 +441,16 @@ def apply(name: str, *inputs, **params) -> Tensor:
     requires_grad = False
     for t in inputs:
         if t.requires_grad:
-            requires_grad = _grad_enabled
+            requires_grad = _grad_mode.enabled and not op.stops_gradient
             break
     arrays = [t.data for t in inputs]
+    if len(arrays) > 1:
+        dtype = arrays[0].dtype
+        for a in arrays:
+            if a.dtype is not dtype and a.dtype != dtype:  # (rare: mixed dtypes)
+                inputs = _zero_d_follows_arrays(inputs)
+                arrays = [t.data for t in inputs]
+                break
     value = op.forward(*arrays, **params) if params else op.forward(*arrays)
     if op.saves:  # (value, work its VJPs reuse)
         value, saved = value
@@ -343,19 +468,70 @@ def apply(name: str, *inputs, **params) -> Tensor:
     return out
 
 
+def compare(name: str, a, b) -> np.ndarray:
+    """The comparison ``name`` ("less", "equal", ...) of Tensors or arrays: a plain boolean array.
+
+    No graph is recorded (a comparison has no gradient), but a trace is told, so a mask computed
+    from traced tensors (``ops.where(x > 0, x, 0)``) is recomputed when the trace is replayed.
+    """
+    inputs = _with_constants((a, b))
+    if inputs[0].data.dtype != inputs[1].data.dtype:  # compared in the dtype of the arithmetic
+        inputs = _zero_d_follows_arrays(inputs)
+    value = np.asarray(OPS[name].forward(inputs[0].data, inputs[1].data))  # (never np.True_,
+    # a singleton: each mask must be an object of its own for a trace to recognise it)
+    if _tracer is not None:
+        _tracer(OPS[name], inputs, {}, None, value)
+    return value
+
+
+def _zero_d_follows_arrays(inputs) -> tuple[Tensor, ...]:
+    """PyTorch's rule: a 0-d float operand does not raise the float precision of the arrays it
+    meets (float32 X @ w + b, with b a float64 0-d Tensor, stays float32). The cast is an op
+    (``astype``), so b's gradient flows back, in b's dtype."""
+    floats = [t.data.dtype for t in inputs if t.data.ndim and t.data.dtype.kind == "f"]
+    if not floats:
+        return inputs
+    target = np.result_type(*floats)
+    return tuple([apply("astype", t, dtype=target) if t.data.ndim == 0 and t.data.dtype.kind == "f"
+                  and t.data.dtype != target and np.result_type(t.data.dtype, target) != target
+                  else t for t in inputs])
+
+
+def _own_copy(grad):
+    """A leaf's gradient as an array of its own: writable, not shared with another leaf, the
+    upstream gradient or a broadcast view (NumPy scalars are immutable and need no copy)."""
+    return np.array(grad) if type(grad) is np.ndarray else grad
+
+
 def _with_constants(inputs) -> tuple[Tensor, ...]:
-    """The inputs, each non-Tensor made a constant in the float dtype of the first tensor."""
+    """The inputs, each non-Tensor made a constant.
+
+    A number (Python's, a NumPy scalar or a 0-d array) is weak, as in PyTorch: it takes the float
+    dtype of the operands that have one (arrays first, then 0-d Tensors), so float32 stays
+    float32. Arrays keep their own dtype.
+    """
     like = None
     for x in inputs:
-        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-            like = x.data.dtype
-            break
+        data = x.data if isinstance(x, Tensor) else x
+        if (isinstance(x, Tensor) or type(data) is np.ndarray and data.ndim) and \
+                data.dtype.kind == "f":
+            like = data.dtype
+            if data.ndim:
+                break
     return tuple([x if isinstance(x, Tensor) else _constant(x, like) for x in inputs])
 
 
 def _constant(value, like_dtype) -> Tensor:
     tensor = Tensor.__new__(Tensor)
-    tensor.data = _as_data(value, like_dtype)
+    if type(value) is np.ndarray and value.dtype == np.bool_:
+        # A mask (a comparison's result) stays one: it keeps its identity, so that a trace can
+        # tell it was computed from traced tensors; NumPy's bool x float keeps the float.
+        tensor.data = value
+    elif like_dtype is not None and (type(value) in (float, int, bool) or isinstance(
+            value, np.generic) or type(value) is np.ndarray and value.ndim == 0):
+        tensor.data = like_dtype.type(value)  # a weak number
+    else:
+        tensor.data = _as_data(value, like_dtype)
     tensor.grad, tensor.requires_grad, tensor.op, tensor.parents = None, False, None, ()
     tensor.params, tensor.name, tensor._inputs = {}, None, ()
     return tensor
