@@ -283,7 +283,8 @@ def test_a_crash_half_way_through_a_write_leaves_the_previous_checkpoint(binary,
 def test_a_damaged_checkpoint_is_a_clear_error(binary, tmp_path):
     X, y = binary
     (tmp_path / FILENAME).write_bytes(b"PK\x03\x04 not really a zip file")
-    with pytest.raises(UserError, match=f"checkpoint {tmp_path}: {FILENAME} is damaged"):
+    with pytest.raises(UserError, match=f"checkpoint {tmp_path}: {FILENAME} is (not a lograd "
+                                        "checkpoint, or )?damaged"):
         fit(X, y, checkpoint=tmp_path, **RESUMABLE["gd"])
     with zipfile.ZipFile(tmp_path / FILENAME, "w") as archive:
         archive.writestr("meta.json", json.dumps({"format": "something else"}))
@@ -371,3 +372,75 @@ def test_bad_checkpoint_parameters_are_named(name, value, binary):
     X, y = binary
     with pytest.raises(UserError, match=f"parameter {name}="):
         LogisticRegression(**{name: value}).fit(X, y)
+
+
+# -- the fingerprint covers every byte (issue 12, item 3) ------------------------------------------
+@pytest.fixture(scope="module")
+def many_rows():
+    X, y = make_classification(5000, 6, n_informative=4, random_state=2)
+    return StandardScaler().fit_transform(X), y
+
+
+def _one_value_changed(X, row=1):
+    changed = X.copy()
+    changed[row, 2] += 1e-9  # row 1 of 5000 is between the old 1024 sampled rows
+    return changed
+
+
+def test_a_change_anywhere_in_the_data_is_another_fit(many_rows, tmp_path):
+    X, y = many_rows
+    params = dict(solver="gd", learning_rate=0.5, tol=1e-3)
+    fit(X, y, checkpoint=tmp_path, **params)
+    assert read_meta(tmp_path)["complete"]
+    before = (tmp_path / FILENAME).read_bytes()
+    for changed in (_one_value_changed(X), np.asfortranarray(_one_value_changed(X, row=4998))):
+        with pytest.raises(UserError, match="holds the state of a different fit .other data"):
+            fit(changed, y, checkpoint=tmp_path, **params)
+    assert (tmp_path / FILENAME).read_bytes() == before
+    # the same values in another memory layout are the same data: resumed, not refused
+    fit(np.asfortranarray(X), y, checkpoint=tmp_path, **params,
+        callbacks=lambda info: pytest.fail("a finished checkpoint trained again"))
+
+
+def test_a_change_anywhere_in_dask_data_is_another_fit(many_rows, tmp_path):
+    da = pytest.importorskip("dask.array")
+    X, y = many_rows
+    params = dict(solver="gd", learning_rate=0.5, tol=1e-3, max_iter=20)
+    fit(da.from_array(X, chunks=1000), da.from_array(y, chunks=1000), checkpoint=tmp_path,
+        **params)
+    with pytest.raises(UserError, match="other data"):
+        fit(da.from_array(_one_value_changed(X), chunks=1000), da.from_array(y, chunks=1000),
+            checkpoint=tmp_path, **params)
+    y_changed = y.copy()
+    y_changed[1] = 1 - y_changed[1]
+    with pytest.raises(UserError, match="other data"):
+        fit(da.from_array(X, chunks=1000), da.from_array(y_changed, chunks=1000),
+            checkpoint=tmp_path, **params)
+
+
+def test_the_data_digest_hashes_every_byte_in_bounded_pieces(many_rows, monkeypatch):
+    X, _ = many_rows
+    digest = checkpoint_module.data_digest
+    assert digest([X]) == digest([np.asfortranarray(X)]) == digest([X.copy()])
+    assert digest([X]) != digest([_one_value_changed(X, row=2500)])
+    assert digest([X]) != digest([X.astype(np.float32)]) != digest([X.T])
+    assert digest([sp.csr_matrix(X)]) == digest([sp.csc_matrix(X)])  # both hashed as CSR
+    monkeypatch.setattr(checkpoint_module, "_HASH_CHUNK_BYTES", 4096)  # 85 rows at a time
+    assert digest([np.asfortranarray(X)]) == digest([X])
+
+
+def test_a_checkpoint_of_format_1_is_refused_with_a_way_out(binary, tmp_path):
+    X, y = binary
+    crashed_fit(X, y, tmp_path, at=13, **RESUMABLE["gd"])
+    path = tmp_path / FILENAME
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    meta = json.loads(members["meta.json"])
+    meta["format_version"] = 1
+    members["meta.json"] = json.dumps(meta)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(UserError, match=f"checkpoint {tmp_path} was written by an older lograd "
+                                        ".*sampled rows.*delete it to start over"):
+        fit(X, y, checkpoint=tmp_path, checkpoint_every=5, **RESUMABLE["gd"])

@@ -144,6 +144,6 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match="g.png: cannot write .disk full"):
         draw_graph(loss, tmp_path / "g.png")
     assert os.listdir(tmp_path) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -75,8 +76,6 @@ def test_object_arrays_are_refused_on_load(tmp_path, iris):
     model_io.save(model, path)
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, np.array([print], dtype=object), allow_pickle=True)
     members["classes_.npy"] = buffer.getvalue()  # a pickled object: must never be unpickled
@@ -133,3 +132,203 @@ def test_check_writable(tmp_path):
     with pytest.raises(UserError, match="is a directory"):
         model_io.check_writable(tmp_path, "--output")
     model_io.check_writable(tmp_path / "fine.lograd")
+
+
+# -- bounded reading (issue 12, item 2) ------------------------------------------------------------
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write_zip(path, members, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _tampered(path, out, arrays=None, meta=None, members=None):
+    """A copy of the model file ``path`` at ``out`` with some arrays replaced (and meta.json's
+    record of their dtype and shape updated to match, so only the content is wrong), meta.json
+    changed by ``meta(meta)`` and raw members replaced by ``members``."""
+    files = _members(path)
+    spec = json.loads(files["meta.json"])
+    for name, array in (arrays or {}).items():
+        array = np.asarray(array)
+        files[f"{name}.npy"] = _npy(array)
+        spec["arrays"][name] = {"dtype": array.dtype.str, "shape": list(array.shape)}
+    if meta is not None:
+        meta(spec)
+    files["meta.json"] = json.dumps(spec).encode()
+    files.update(members or {})
+    return _write_zip(out, files)
+
+
+@pytest.fixture
+def saved_wide(tmp_path):
+    """A model file with 200,000 features (1.6 MB of float64 coefficients) and its path."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 200_000)), np.arange(40) % 2
+    path = tmp_path / "wide.lograd"
+    model_io.save(LogisticRegression(max_iter=2, tol=1.0).fit(X, y), path)
+    return path
+
+
+def test_members_larger_than_the_bound_are_refused_before_anything_is_unpacked(
+        saved_wide, monkeypatch):
+    unpacked = []
+    real_read = zipfile.ZipExtFile.read
+    monkeypatch.setattr(zipfile.ZipExtFile, "read",
+                        lambda self, *a: unpacked.append(self.name) or real_read(self, *a))
+    monkeypatch.setattr(model_io, "MAX_FILE_BYTES", 1 << 20, raising=False)  # 1 MiB
+    with pytest.raises(UserError, match=r"wide.lograd: .*unpack to more than 1 MiB"):
+        model_io.load(saved_wide)
+    assert unpacked == []  # refused from the ZIP directory's declared sizes alone
+    monkeypatch.setattr(model_io, "MAX_FILE_BYTES", 4 << 20, raising=False)
+    assert model_io.load(saved_wide).coef_.shape == (1, 200_000)
+
+
+def test_a_padded_meta_json_is_refused(tmp_path, iris):
+    _, model, _ = next(fitted_models(iris))
+    path, bad = tmp_path / "m.lograd", tmp_path / "padded.lograd"
+    model_io.save(model, path)
+    meta = _members(path)["meta.json"]
+    padded = meta[:-1] + b" " * (65 << 20) + b"}"  # valid JSON, 65 MiB of it
+    _tampered(path, bad, members={"meta.json": padded})
+    with pytest.raises(UserError, match=r"padded.lograd: damaged \(meta.json is 65 MiB; at "
+                                        r"most 64 MiB expected\)"):
+        model_io.load(bad)
+
+
+@pytest.mark.parametrize("case", ["huge shape", "trailing data", "short data", "object dtype",
+                                  "fortran order"])
+def test_npy_headers_must_account_for_their_member(tmp_path, iris, case):
+    _, model, _ = list(fitted_models(iris))[1]  # three classes: coef_ of shape (3, 4)
+    path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
+    model_io.save(model, path)
+    coef = model.coef_
+    raw = _npy(coef)
+    header_end = raw.index(b"\n") + 1
+    if case == "huge shape":  # 8 TB claimed, meta.json agreeing: nothing may be allocated
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                      "shape": (10**6, 10**6)})
+        member = header.getvalue() + raw[header_end:]
+
+        def meta(spec):
+            spec["arrays"]["coef_"]["shape"] = [10**6, 10**6]
+        expected = r"array coef_\.npy: its header says shape \(1000000, 1000000\)"
+    elif case == "trailing data":
+        member, meta, expected = raw + b"\x00" * 16, None, "but the member holds"
+    elif case == "short data":
+        member, meta, expected = raw[:-8], None, "but the member holds"
+    elif case == "object dtype":
+        member, meta = raw.replace(b"'<f8'", b"'|O' "), None
+        expected = "holds Python objects"
+    else:  # Fortran order is a valid layout: it loads, transposed right
+        member, meta, expected = _npy(np.asfortranarray(coef)), None, None
+        assert b"'fortran_order': True" in member
+    _tampered(path, bad, meta=meta, members={"coef_.npy": member})
+    if expected is None:
+        np.testing.assert_array_equal(model_io.load(bad).coef_, coef)
+        return
+    with pytest.raises(UserError, match=expected) as error:
+        model_io.load(bad)
+    assert str(error.value).startswith(f"model file {bad}: damaged")
+
+
+# -- validated completely (issue 12, item 7) -------------------------------------------------------
+def _wide_iris_pipeline(iris):
+    X, y = iris
+    words = np.array(["setosa", "versicolor", "virginica"])[y]
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=200)).fit(X, words), X
+
+
+INVALID = {  # what is replaced -> (arrays to put in, fragment of the error)
+    "NaN coefficient": (lambda m: {"coef_": np.where(np.eye(3, 4) > 0, np.nan, m.coef_)},
+                        "coef_ holds NaN or infinite values"),
+    "infinite intercept": (lambda m: {"intercept_": np.array([0.0, np.inf, 0.0])},
+                           "intercept_ holds NaN or infinite values"),
+    "coef_ of two classes": (lambda m: {"coef_": m.coef_[:1], "intercept_": m.intercept_[:1]},
+                             "3 classes but coef_ has 1 rows"),
+    "intercept_ of another shape": (lambda m: {"intercept_": m.intercept_[:2]},
+                                    "intercept_ has shape (2,), coef_ (3, 4)"),
+    "a class twice": (lambda m: {"classes_": np.array(["a", "b", "a"])},
+                      "classes_ holds a label twice"),
+    "one class": (lambda m: {"classes_": np.array(["a"]), "coef_": m.coef_[:1],
+                             "intercept_": m.intercept_[:1]}, "at least two labels"),
+    "zero scale": (lambda m: {"scaler.scale_": np.array([1.0, 0.0, 1.0, 1.0])},
+                   "scaler.scale_ holds 0"),
+    "NaN mean": (lambda m: {"scaler.mean_": np.array([1.0, np.nan, 1.0, 1.0])},
+                 "scaler.mean_ holds NaN"),
+    "scaler of other features": (lambda m: {"scaler.var_": np.ones(5)},
+                                 "scaler.var_ has shape (5,), not (4,)"),
+    "integer coefficients": (lambda m: {"coef_": np.ones((3, 4), dtype=np.int64)},
+                             "coef_ is not a 2-d array of floats"),
+}
+
+
+@pytest.mark.parametrize("case", INVALID)
+def test_an_invalid_model_is_refused_on_loading(tmp_path, iris, case):
+    model, X = _wide_iris_pipeline(iris)
+    path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
+    model_io.save(model, path)
+    make, fragment = INVALID[case]
+    _tampered(path, bad, arrays=make(model.steps[-1][1]))
+    with pytest.raises(UserError) as error:
+        model_io.load(bad)
+    message = str(error.value)
+    assert message.startswith(f"model file {bad}: damaged ("), message
+    assert fragment in message and "\n" not in message
+
+
+def test_meta_json_inconsistencies_are_refused(tmp_path, iris):
+    model, _ = _wide_iris_pipeline(iris)
+    path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
+    model_io.save(model, path, info={"schema": {"columns": ["a", "b", "c"], "categories": {},
+                                                "target": "y", "header": True,
+                                                "file_columns": ["a", "b", "c", "y"]}})
+    cases = [  # (change to meta.json, fragment)
+        (lambda m: m["attributes"].update(n_features_in_=5), "n_features_in_ is not 4"),
+        (lambda m: m["attributes"].update(n_iter_="many"), "n_iter_ is 'many'"),
+        (lambda m: m["params"].update(C=-1), "hyperparameters: parameter C=-1 is invalid"),
+        (lambda m: m.update(scaler="yes"), "'scaler' is text, not true/false"),
+        (lambda m: m["arrays"].pop("scaler.var_"), "no array scaler.var_"),
+        (lambda m: m.pop("params"), "no 'params'"),
+        (lambda m: m["arrays"].update(coef_=[3, 4]), "array coef_: expected its dtype and shape"),
+        (lambda m: m["info"].update(schema={"columns": 3}), "info.schema is not a data schema"),
+        (None, "info.schema describes 3 features, the model has 4"),
+    ]
+    for change, fragment in cases:
+        _tampered(path, bad, meta=change)
+        with pytest.raises(UserError) as error:
+            model_io.load(bad)
+        message = str(error.value)
+        assert message.startswith(f"model file {bad}: "), message
+        assert fragment in message and "\n" not in message, (fragment, message)
+        assert "UserError" not in message  # one error, not one wrapped in another
+
+
+def test_a_newer_format_is_one_error_not_one_wrapped_in_another(tmp_path, iris):
+    _, model, _ = next(fitted_models(iris))
+    path, bad = tmp_path / "m.lograd", tmp_path / "new.lograd"
+    model_io.save(model, path)
+    _tampered(path, bad, meta=lambda m: m.update(format_version=model_io.FORMAT_VERSION + 1))
+    with pytest.raises(UserError) as error:
+        model_io.load(bad)
+    assert str(error.value).startswith(f"model file {bad}: written by a newer lograd")
+    assert "damaged" not in str(error.value)
+
+
+def test_a_model_that_could_not_be_loaded_is_not_saved(tmp_path, iris):
+    _, model, _ = next(fitted_models(iris))
+    model.coef_ = np.full_like(model.coef_, np.nan)
+    with pytest.raises(UserError, match="lograd.save: cannot save this model: coef_ holds NaN"):
+        model_io.save(model, tmp_path / "m.lograd")
+    assert not (tmp_path / "m.lograd").exists()

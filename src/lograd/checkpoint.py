@@ -8,17 +8,26 @@ rewritten every k iterations and at the end of the fit. It is a ZIP archive, rea
     ``format`` (``"lograd-checkpoint"``), ``format_version``, ``lograd_version``,
     ``written_utc``, ``iteration`` (iterations done), ``complete`` (the fit finished),
     ``fit`` (what identifies the fit: its parameters but ``verbose``, ``callbacks`` and the
-    checkpoint settings, the classes, the data's shape and dtype, a SHA-256 of a strided sample
-    of rows of X plus the targets and weights, and of the initial parameters), ``state`` (the
-    training loop's state, see :mod:`lograd.training`, each array replaced by
-    ``{"__array__": NAME}``) and ``rng`` (the shuffling RandomState's state, for sgd/adam).
-    Floats are written exactly (Python's shortest round-trip repr; ``Infinity`` for inf).
+    checkpoint settings, the classes, the data's shape and dtype, the parameter vector's size
+    and dtype, a SHA-256 of every byte of X, the targets and weights (and validation rows), and
+    one of the initial parameters), ``state`` (the training loop's state, see
+    :mod:`lograd.training`, each array replaced by ``{"__array__": NAME}``) and ``rng`` (the
+    shuffling RandomState's state, for sgd/adam). Floats are written exactly (Python's shortest
+    round-trip repr; ``Infinity`` for inf, as Python's ``json`` writes it).
 ``NAME.npy``
     One array per array of the state: parameters, momentum/moment buffers, the loss curve, ...
 
 The file is written to a temporary file in DIR, flushed to disk (fsync) and renamed over the
-old one: a reader, or a fit resumed after ``kill -9`` or a power cut, finds the previous
-checkpoint or the new one, never half of one.
+old one (:func:`lograd._files.atomic_write`): a reader, or a fit resumed after ``kill -9`` or a
+power cut, finds the previous checkpoint or the new one, never half of one.
+
+Reading is bounded (at most :data:`MAX_FILE_BYTES` unpacked, checked in the archive's directory
+before anything is unpacked; see :class:`lograd._files.BoundedZip`), never unpickles, and
+validates the state completely against what the training loop and the solver of this fit
+write, so a damaged checkpoint is one UserError, not a failure inside the fit.
+
+Format 2 fingerprints every byte of the data; a format-1 checkpoint (which hashed 1,024 sampled
+rows) cannot be verified and is refused with a request to delete it.
 
 A fit that finds a checkpoint of itself in DIR resumes from it; one that finds a checkpoint of
 a *different* fit refuses with a :class:`lograd.errors.UserError` naming DIR and the difference,
@@ -28,26 +37,28 @@ two fits running at once in one directory would overwrite each other's checkpoin
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import json
+import math
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 import scipy.sparse as sp
 
-from lograd._files import remove_quietly, umask
+from lograd._files import BadFile, BoundedZip, atomic_write
 from lograd.errors import UserError
 
 FILENAME = "checkpoint.npz"
 FORMAT = "lograd-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Parameters that do not change a fit's result, so a checkpoint ignores them.
 IGNORED_PARAMS = ("verbose", "callbacks", "checkpoint", "checkpoint_every")
-_SAMPLE_ROWS = 1024  # rows of X hashed into the data fingerprint, evenly spread
+#: The most a checkpoint may unpack to, and its meta.json.
+MAX_FILE_BYTES = 4 << 30
+MAX_META_BYTES = 64 << 20
+_HASH_CHUNK_BYTES = 16 << 20  # a non-contiguous array is hashed this much at a time
 
 
 class Checkpoint:
@@ -74,15 +85,18 @@ class Checkpoint:
         """The saved state (with ``"rng"``, a state for :func:`restored_rng`, or None).
 
         None when DIR holds no checkpoint. Raises UserError when it holds a checkpoint of a
-        different fit, or a damaged one.
+        different fit, or a damaged one (the state is checked against what this fit's training
+        loop and solver write before it is returned).
         """
-        saved = _read(self.path, self.directory)
-        if saved is None:
-            return None
-        meta, arrays = saved
-        _check_same_fit(meta["fit"], self.fit, self.directory)
-        state = _unflatten(meta["state"], arrays)
-        state["rng"] = _unflatten(meta.get("rng"), arrays)
+        with _reading(self.directory) as read:
+            saved = read(self.path, arrays=lambda meta: _check_same_fit(meta["fit"], self.fit,
+                                                                        self.directory))
+            if saved is None:
+                return None
+            meta, arrays = saved
+            state = _unflatten(meta["state"], arrays)
+            state["rng"] = _unflatten(meta.get("rng"), arrays)
+            _check_state(state, meta, self.fit)
         return state
 
     def save(self, state: dict) -> None:
@@ -90,11 +104,12 @@ class Checkpoint:
         arrays = {}
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "lograd_version": _version(),
-                "written_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "written_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"),
                 "iteration": int(state["iteration"]), "complete": bool(state["complete"]),
                 "fit": self.fit, "state": _flatten(state, "", arrays),
                 "rng": _flatten(_rng_state(self.rng), "rng", arrays)}
-        _write_atomically(self.path, self.directory, meta, arrays)
+        _write(self.path, self.directory, meta, arrays)
 
 
 def read_meta(directory) -> dict | None:
@@ -103,7 +118,8 @@ def read_meta(directory) -> dict | None:
     Raises UserError for a damaged or foreign file.
     """
     directory = os.fspath(directory)
-    saved = _read(os.path.join(directory, FILENAME), directory)
+    with _reading(directory) as read:
+        saved = read(os.path.join(directory, FILENAME))
     return None if saved is None else saved[0]
 
 
@@ -138,7 +154,7 @@ def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=Non
     X : {ndarray, sparse matrix, dask array} of shape (n_samples, n_features)
     Y : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
         Encoded targets.
-    sample_weight : ndarray of shape (n_samples,) or None
+    sample_weight : ndarray or dask array of shape (n_samples,), or None
     theta0 : ndarray of shape (n_params,)
         Initial parameters (``coef_init``, ``warm_start`` change them).
     validation : tuple (X_val, y_val), optional
@@ -147,14 +163,18 @@ def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=Non
     Returns
     -------
     dict of JSON values: ``params``, ``classes``, ``n_samples``, ``n_features``, ``dtype``,
-    ``data`` and ``initial`` (SHA-256 hex digests).
+    ``theta`` (the parameter vector's size and dtype), ``data`` and ``initial`` (SHA-256 hex
+    digests; ``data`` of every byte of X, Y, the weights and the validation rows, see
+    :func:`data_digest`).
     """
     kept = {name: _param_value(value) for name, value in sorted(params.items())
             if name not in IGNORED_PARAMS}
+    parts = [X, Y, sample_weight, *(validation if validation is not None else ())]
     return _normalized({
         "params": kept, "classes": [_plain(c) for c in np.asarray(classes).tolist()],
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "dtype": str(X.dtype),
-        "data": _data_digest(X, Y, sample_weight, validation), "initial": _digest([theta0])})
+        "theta": {"size": int(theta0.size), "dtype": theta0.dtype.name},
+        "data": data_digest(parts), "initial": data_digest([theta0])})
 
 
 def _param_value(value):
@@ -175,42 +195,36 @@ def _normalized(value):
     return json.loads(text)
 
 
-def _sample_rows(n) -> np.ndarray:
-    return np.unique(np.linspace(0, n - 1, num=min(n, _SAMPLE_ROWS)).round().astype(np.intp))
+def data_digest(parts) -> str:
+    """SHA-256 of every byte of ``parts``, with each one's dtype and shape.
 
+    Parameters
+    ----------
+    parts : list of {ndarray, sparse matrix, dask array, None}
+        NumPy arrays are hashed in place when C-contiguous, else in row blocks of at most
+        16 MiB (memory stays flat). A sparse matrix is hashed as CSR (data, indices, indptr).
+        A dask array is hashed block by block where its blocks are (on the workers), and
+        its digest is the SHA-256 of its chunk sizes and the blocks' digests in order: only
+        32 bytes per block travel, and the same data chunked differently counts as other data.
 
-def _data_digest(X, Y, sample_weight, validation) -> str:
-    """SHA-256 of evenly spread rows of X, the targets and the weights (and validation rows).
-
-    Of dask arrays only the sampled rows are hashed (computed in one go), targets included."""
-    rows = _sample_rows(X.shape[0])
-    parts = [X[rows], _whole_or_rows(Y, rows), _whole_or_rows(sample_weight, rows)]
-    if validation is not None:
-        X_val, y_val = validation
-        rows_val = _sample_rows(X_val.shape[0])
-        parts += [X_val[rows_val], _whole_or_rows(y_val, rows_val)]
-    if any(_is_dask(part) for part in parts):
-        import dask
-
-        parts = dask.compute(*parts)
-    return _digest(parts)
-
-
-def _is_dask(value) -> bool:
-    return type(value).__module__.startswith("dask.")
-
-
-def _whole_or_rows(array, rows):
-    return array[rows] if _is_dask(array) else array
-
-
-def _digest(parts) -> str:
+    Returns
+    -------
+    str
+        The hex digest.
+    """
+    dask_parts = [part for part in parts if _is_dask(part)]
+    block_digests = _dask_block_digests(dask_parts) if dask_parts else []
     h = hashlib.sha256()
     for part in parts:
         if part is None:
             h.update(b"None")
+        elif _is_dask(part):
+            h.update(f"dask {part.dtype.str} {part.chunks}".encode())
+            for digest in block_digests.pop(0):
+                h.update(digest)
         elif sp.issparse(part):
             csr = sp.csr_matrix(part)
+            h.update(f"csr {csr.shape}".encode())
             for array in (csr.data, csr.indices, csr.indptr):
                 _update(h, array)
         else:
@@ -218,15 +232,41 @@ def _digest(parts) -> str:
     return h.hexdigest()
 
 
+def _is_dask(value) -> bool:
+    return type(value).__module__.startswith("dask.")
+
+
+def _dask_block_digests(arrays) -> list:
+    """For each dask array, the SHA-256 digests of its blocks in order, computed in one go."""
+    import dask
+
+    blocks = [array.to_delayed().ravel().tolist() for array in arrays]
+    digests = dask.compute(*[[dask.delayed(_block_digest)(b) for b in row] for row in blocks])
+    return [list(row) for row in digests]
+
+
+def _block_digest(block) -> bytes:
+    h = hashlib.sha256()
+    _update(h, np.asarray(block))
+    return h.digest()
+
+
 def _update(h, array) -> None:
     h.update(f"{array.dtype.str}{array.shape}".encode())
     if array.dtype.kind == "O":  # labels held as Python objects: hash their text
         h.update(repr(array.tolist()).encode())
-    else:
-        h.update(np.ascontiguousarray(array).tobytes())
+    elif array.flags.c_contiguous:
+        h.update(array.reshape(-1).view(np.uint8))
+    else:  # row blocks, each copied to C order: the same bytes as the C-ordered whole
+        row_bytes = max(1, array[0].nbytes if len(array) else 1)
+        rows = max(1, _HASH_CHUNK_BYTES // row_bytes)
+        for start in range(0, len(array), rows):
+            h.update(np.ascontiguousarray(array[start:start + rows]).reshape(-1).view(np.uint8))
 
 
 def _check_same_fit(saved, current, directory) -> None:
+    if not isinstance(saved, dict):
+        raise _Invalid("its 'fit' is not a JSON object")
     for key, value in current.items():
         if saved.get(key) != value:
             raise UserError(f"checkpoint {directory} holds the state of a different fit "
@@ -237,7 +277,7 @@ def _check_same_fit(saved, current, directory) -> None:
 
 def _difference(key, saved, current, fit) -> str:
     if key == "params":
-        saved = saved or {}
+        saved = saved if isinstance(saved, dict) else {}
         names = [name for name in current if saved.get(name) != current[name]]
         names += [name for name in saved if name not in current]
         return "; ".join(f"{name}={current.get(name)!r}, the checkpoint's {saved.get(name)!r}"
@@ -246,10 +286,169 @@ def _difference(key, saved, current, fit) -> str:
         params = fit["params"]
         hint = (" (early_stopping with random_state=None holds out different rows each time)"
                 if params.get("early_stopping") and params.get("random_state") is None else "")
-        return f"other data: sampled rows, targets or sample weights differ{hint}"
+        return (f"other data: X, the targets or the sample weights differ (for dask arrays, "
+                f"also their chunks){hint}")
     if key == "initial":
         return "other initial parameters: coef_init, intercept_init or warm_start"
-    return f"{key} {current!r}, the checkpoint's {saved!r}"
+    return f"{key} {current!r}, the checkpoint's {_shown(saved)}"
+
+
+# -- what a checkpoint's state must be -------------------------------------------------------------
+class _Invalid(Exception):
+    """What is wrong with a checkpoint's content, as a phrase."""
+
+
+def _check_state(state, meta, fit) -> None:
+    """Raise _Invalid unless ``state`` is what this fit's training loop and solver write.
+
+    The layouts are those of :func:`lograd.training.fit_iterative` / ``fit_lbfgs`` (their
+    ``snapshot``s and ``TrainingResult.state_dict``) and of the solvers' ``state_dict``; the
+    solver is the one the estimator picks for the fit's parameters.
+    """
+    params, theta = fit["params"], fit["theta"]
+    solver = params.get("solver")
+    if meta["complete"]:
+        layout = _COMPLETE
+    elif solver == "lbfgs":
+        layout = _LBFGS_RUNNING
+    else:
+        layout = {**_STEPWISE_RUNNING, "solver": _SOLVERS[
+            "adam" if solver == "adam" else "nesterov" if params.get("momentum") == "nesterov"
+            else "gd"]}
+    _check_layout(state, {**layout, "rng": _RNG}, "state", theta)
+    if state["iteration"] != meta["iteration"] or state["complete"] != meta["complete"]:
+        raise _Invalid("its iteration or completeness differs from meta.json's")
+    if state["iteration"] > params.get("max_iter", math.inf):
+        raise _Invalid(f"iteration {state['iteration']} is past max_iter")
+    if not meta["complete"]:
+        if state["iteration"] < 1 or len(state["tracker"]["loss_curve"]) < 1:
+            raise _Invalid("a checkpoint of a running fit without an iteration done")
+        if solver in ("sgd", "adam") and state["rng"] is None:
+            raise _Invalid("no shuffling state (rng) for a running sgd/adam fit")
+
+
+def _check_layout(value, layout, where, theta) -> None:
+    """``value`` must have ``layout``: a dict of key -> layout, or a check(value, theta)."""
+    if isinstance(layout, dict):
+        if not isinstance(value, dict) or set(value) != set(layout):
+            expected = ", ".join(sorted(layout))
+            raise _Invalid(f"{where} is not an object of {expected}")
+        for key, item in layout.items():
+            _check_layout(value[key], item, f"{where}.{key}", theta)
+    elif not layout(value, theta):
+        raise _Invalid(f"{where} is {_shown(value)}: expected {layout.__doc__}")
+
+
+def _optional(check):
+    def optional(value, theta):
+        return value is None or check(value, theta)
+    optional.__doc__ = f"null or {check.__doc__}"
+    return optional
+
+
+def _parameters(value, theta) -> bool:
+    """the parameter vector (floats, of this fit's size and dtype)"""
+    return (isinstance(value, np.ndarray) and value.shape == (theta["size"],)
+            and value.dtype.name == theta["dtype"])
+
+
+def _final_parameters(value, theta) -> bool:
+    """the fitted parameters (finite floats of this fit's size and dtype)"""
+    return _parameters(value, theta) and bool(np.isfinite(value).all())
+
+
+def _buffer(value, theta) -> bool:
+    """floats of the parameter vector's size"""
+    return (isinstance(value, np.ndarray) and value.shape == (theta["size"],)
+            and value.dtype.kind == "f")
+
+
+def _curve(value, theta) -> bool:
+    """a list of floats"""
+    return isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f"
+
+
+def _count(value, theta) -> bool:
+    """an integer >= 0"""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _real(value, theta) -> bool:
+    """a number"""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value, theta) -> bool:
+    """a finite number"""
+    return _real(value, theta) and math.isfinite(value)
+
+
+def _rate(value, theta) -> bool:
+    """a positive finite learning rate"""
+    return _finite(value, theta) and value > 0
+
+
+def _flag(value, theta) -> bool:
+    """true or false"""
+    return isinstance(value, bool)
+
+
+def _text(value, theta) -> bool:
+    """text"""
+    return isinstance(value, str)
+
+
+def _running(value, theta) -> bool:
+    """false"""
+    return value is False
+
+
+def _finished(value, theta) -> bool:
+    """true"""
+    return value is True
+
+
+def _rng(value, theta) -> bool:
+    """null or a RandomState's state (MT19937, 624 keys)"""
+    if value is None:
+        return True
+    layout = {"bit_generator", "keys", "pos", "has_gauss", "cached_gaussian"}
+    return (isinstance(value, dict) and set(value) == layout
+            and value["bit_generator"] == "MT19937"
+            and isinstance(value["keys"], np.ndarray) and value["keys"].shape == (624,)
+            and value["keys"].dtype.kind in "iu"
+            and _count(value["pos"], theta) and value["pos"] <= 624
+            and value["has_gauss"] in (0, 1) and not isinstance(value["has_gauss"], bool)
+            and _finite(value["cached_gaussian"], theta))
+
+
+_RNG = _rng
+_TRACKER = {"loss_curve": _curve, "best_theta": _parameters, "best_loss": _finite,
+            "best_iteration": _count}
+_COMPLETE = {"complete": _finished, "iteration": _count, "result": {
+    "theta": _final_parameters, "loss_curve": _curve, "n_iter": _count, "converged": _flag,
+    "stopped_by": _text, "validation_scores": _optional(_curve),
+    "learning_rate": _optional(_rate), "message": _text}}
+_LBFGS_RUNNING = {"complete": _running, "iteration": _count, "theta": _parameters,
+                  "tracker": _TRACKER}
+_STEPWISE_RUNNING = {"complete": _running, "iteration": _count, "theta": _parameters,
+                     "tracker": _TRACKER, "no_improvement": _count, "initial_rate": _rate,
+                     "scores": _curve, "best_score": _real, "best_scored_theta": _parameters}
+_SOLVERS = {  # lograd.solvers' state_dict()s
+    "gd": {"learning_rate": _rate, "velocity": _optional(_buffer)},
+    "nesterov": {"learning_rate": _rate, "y": _optional(_buffer), "t": _finite,
+                 "loss_at_theta": _optional(_real)},
+    "adam": {"learning_rate": _rate, "m": _optional(_buffer), "v": _optional(_buffer),
+             "t": _count},
+}
+
+
+def _shown(value) -> str:
+    """A value as a short phrase for a message (arrays by shape and dtype)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- the file --------------------------------------------------------------------------------------
@@ -283,7 +482,10 @@ def _flatten(value, name, arrays):
 def _unflatten(value, arrays):
     if isinstance(value, dict):
         if set(value) == {"__array__"}:
-            return arrays[value["__array__"]]
+            name = value["__array__"]
+            if not isinstance(name, str) or name not in arrays:
+                raise _Invalid(f"it refers to an array {_shown(name)} it does not hold")
+            return arrays[name]
         return {key: _unflatten(item, arrays) for key, item in value.items()}
     if isinstance(value, list):
         return [_unflatten(item, arrays) for item in value]
@@ -298,68 +500,78 @@ def _rng_state(rng):
             "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)}
 
 
-def _write_atomically(path, directory, meta, arrays) -> None:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{FILENAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-                archive.writestr("meta.json", json.dumps(meta))
-                for name, array in arrays.items():
-                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.ascontiguousarray(array),
-                                                  allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 would hide it from the group
-        os.replace(tmp, path)
-        _fsync_directory(directory)  # the rename itself survives a power cut
-    except OSError as exc:
-        remove_quietly(tmp)
-        raise UserError(f"checkpoint {directory}: cannot write {FILENAME} "
-                        f"({exc.strerror or exc}); the previous checkpoint is kept") from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+def _write(path, directory, meta, arrays) -> None:
+    def failure(reason):
+        return (f"checkpoint {directory}: cannot write {FILENAME} ({reason}); the previous "
+                "checkpoint is kept")
+
+    with atomic_write(path, what="checkpoint", failure=failure) as f:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("meta.json", json.dumps(meta))
+            for name, array in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.ascontiguousarray(array),
+                                              allow_pickle=False)
 
 
-def _fsync_directory(directory) -> None:
-    with contextlib.suppress(OSError):  # not every platform/file system allows it
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+class _reading:
+    """``with _reading(directory) as read: read(path, arrays=...)``: any problem with the file
+    becomes one UserError naming the directory."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __enter__(self):
+        return _read
+
+    def __exit__(self, kind, exc, traceback):
+        if kind is None or not issubclass(kind, (BadFile, _Invalid, RecursionError)):
+            return False
+        reason = str(exc) if kind is BadFile else f"damaged ({exc or 'nested too deep'})"
+        raise UserError(f"checkpoint {self.directory}: {FILENAME} is {reason}; delete it to "
+                        "start over") from None
 
 
-
-
-def _read(path, directory):
-    """``(meta, arrays)`` from the checkpoint file, or None when there is none."""
+def _read(path, arrays=None):
+    """``(meta, arrays)`` from the checkpoint file (``(meta, None)`` without ``arrays``), or None
+    when there is none. ``arrays(meta)``, given, is called before the arrays are read: it may
+    refuse the checkpoint first."""
     if not os.path.exists(path):
         return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(archive["meta.json"].decode())
-            arrays = {name: archive[name] for name in archive.files if name != "meta.json"}
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError,
-            zipfile.BadZipFile) as exc:
-        raise UserError(f"checkpoint {directory}: {FILENAME} is damaged ({type(exc).__name__}: "
-                        f"{exc}); delete it to start over") from None
-    _check_format(meta, directory)
-    return meta, arrays
+    with BoundedZip(path, "lograd checkpoint", MAX_FILE_BYTES) as archive:
+        if "meta.json" not in archive.members:
+            raise BadFile("not a lograd checkpoint (a ZIP file without meta.json)")
+        meta = archive.read_json("meta.json", MAX_META_BYTES)
+        _check_format(meta, os.path.dirname(path))
+        if arrays is None:
+            return meta, None
+        arrays(meta)
+        names = [name for name in archive.members if name != "meta.json"]
+        if not all(name.endswith(".npy") for name in names):
+            raise BadFile("damaged (a member that is not meta.json or an .npy array)")
+        return meta, {name[:-len(".npy")]: archive.read_array(name) for name in names}
 
 
 def _check_format(meta, directory) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"checkpoint {directory}: {FILENAME} is not a lograd checkpoint")
+        raise BadFile("not a lograd checkpoint")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if version == 1:
+        raise UserError(f"checkpoint {directory} was written by an older lograd (checkpoint "
+                        "format 1), whose fingerprint of the data sampled rows: it cannot be "
+                        "checked against this fit; delete it to start over")
+    if not isinstance(version, int) or isinstance(version, bool) or version != FORMAT_VERSION:
         raise UserError(f"checkpoint {directory}: written by another lograd version "
-                        f"({meta.get('lograd_version', '?')}, checkpoint format {version!r}); "
-                        f"this one reads format {FORMAT_VERSION}")
-    for key in ("iteration", "complete", "fit", "state"):
+                        f"({_shown(meta.get('lograd_version', '?'))}, checkpoint format "
+                        f"{_shown(version)}); this one reads format {FORMAT_VERSION}")
+    for key, check in (("iteration", _count), ("complete", _flag), ("fit", None),
+                       ("state", None)):
         if key not in meta:
-            raise UserError(f"checkpoint {directory}: {FILENAME} is damaged (no '{key}')")
+            raise _Invalid(f"no '{key}'")
+        if check is not None and not check(meta[key], None):
+            raise _Invalid(f"'{key}' is {_shown(meta[key])}: expected {check.__doc__}")
+    if not isinstance(meta["fit"], dict) or not isinstance(meta["state"], dict):
+        raise _Invalid("'fit' and 'state' must be JSON objects")
 
 
 def _version() -> str:

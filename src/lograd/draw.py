@@ -11,8 +11,6 @@ column by the average height of its neighbours.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
-from lograd._files import umask
+from lograd._files import atomic_write, check_writable
 from lograd.engine import Tensor
 from lograd.errors import UserError
 
@@ -146,8 +144,8 @@ def graph_figure(root: Tensor, *, title: str | None = None, max_nodes: int = 300
 def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) -> Path:
     """Draw the graph that computed ``root`` to an SVG, PNG or PDF file, chosen by extension.
 
-    The file is written whole or not at all: to a temporary file in the same directory first,
-    then renamed over ``path``. SVG text stays text, so labels can be searched and selected.
+    The file is written whole or not at all (:func:`lograd._files.atomic_write`). SVG text stays
+    text, so labels can be searched and selected.
 
     Parameters
     ----------
@@ -174,20 +172,11 @@ def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) 
     if suffix not in FORMATS:
         raise UserError(f"{path}: cannot draw a graph to '{suffix or 'no extension'}'; "
                         f"use one of {', '.join(FORMATS)}")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError(f"{path}: directory {directory} does not exist")
+    check_writable(path, "graph file")  # before drawing
     fig = graph_figure(root, title=title)
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=suffix)
-    os.close(descriptor)
-    try:
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
-            fig.savefig(temporary, format=suffix[1:], dpi=dpi)
-        os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes it private; give usual rights
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, what="graph file") as f, \
+            matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
+        fig.savefig(f, format=suffix[1:], dpi=dpi)
     return path
 
 

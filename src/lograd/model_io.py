@@ -15,26 +15,36 @@ unzip tool, holding:
     ``loss_curve_``, ``feature_names_in_`` when present, and ``scaler.mean_`` /
     ``scaler.scale_`` / ``scaler.var_`` for a standardizing model.
 
-Reading parses JSON and loads arrays with ``allow_pickle=False``: a model file cannot execute
-code. A file written by a newer format version, a foreign file and a damaged file are refused
-with a :class:`lograd.errors.UserError`. Files are written atomically: to a temporary file in
-the same directory, then renamed over the destination.
+Reading never unpickles (no array may hold Python objects): a model file cannot execute code.
+It is bounded: the archive's directory is checked before anything is unpacked (at most
+:data:`MAX_FILE_BYTES` in all, ``meta.json`` at most :data:`MAX_META_BYTES`), and each array's
+header must account for exactly its member's size before the array is allocated. A loaded model
+is validated completely: finite coefficients and intercepts of matching shapes, classes that
+match them (at least two, distinct), a scaler with finite means and positive scales, valid
+hyperparameters, and a data schema (``info["schema"]``) with as many features as the model.
+A file written by a newer format version, a foreign file and a damaged or inconsistent file are
+refused with one :class:`lograd.errors.UserError` naming the file and the problem; :func:`save`
+refuses to write a model it could not load back. Files are written atomically (see
+:func:`lograd._files.atomic_write`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd._files import remove_quietly, umask
+from lograd._files import (
+    BadFile,
+    BoundedZip,
+    atomic_write,
+    check_writable,  # noqa: F401  (the commands' name for it)
+)
 from lograd.errors import UserError
 
 FORMAT = "lograd-model"
@@ -43,6 +53,10 @@ ESTIMATOR = "lograd.LogisticRegression"
 _FITTED = ("coef_", "intercept_", "classes_", "n_iter_", "loss_curve_", "n_features_in_",
            "feature_names_in_")
 _SCALER = ("mean_", "scale_", "var_")
+_ARRAYS = {*_FITTED, *(f"scaler.{name}" for name in (*_SCALER, "feature_names_in_"))}
+#: The most a model file may unpack to (1.3e8 float64 coefficients), and its meta.json.
+MAX_FILE_BYTES = 1 << 30
+MAX_META_BYTES = 64 << 20
 
 
 @dataclass
@@ -62,53 +76,6 @@ class SavedModel:
     model: object
     info: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
-
-
-# -- atomic writing --------------------------------------------------------------------------------
-def check_writable(path, what="output") -> None:
-    """Raise a UserError now if ``path`` cannot be written, before any long work is done."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UserError(f"{what} {path}: is a directory")
-    if not os.path.isdir(directory):
-        raise UserError(f"{what} {path}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise UserError(f"{what} {path}: directory {directory} is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UserError(f"{what} {path}: file is not writable")
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode="wb", what="output", **open_kwargs):
-    """Open a temporary file next to ``path``; on success rename it to ``path``, else delete it.
-
-    Readers of ``path`` see the old file or the complete new one, never half of one, and a
-    failure leaves nothing behind.
-    """
-    path = os.fspath(path)
-    check_writable(path, what)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        raise UserError(f"{what} {path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())
-        os.replace(tmp, path)
-    except OSError as exc:
-        remove_quietly(tmp)
-        raise UserError(f"{what} {path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-
-
 
 
 # -- saving ----------------------------------------------------------------------------------------
@@ -150,7 +117,16 @@ def save(model, path, *, info=None) -> None:
         "scaler": scaler is not None,
         "info": _jsonable(info or {}),
     }
+    try:  # the checks of loading: a file that could not be loaded back is never written
+        _check_params(estimator)
+        _check_fitted(arrays, attributes)
+    except _Invalid as exc:
+        raise UserError(f"lograd.save: cannot save this model: {exc}") from None
     payload = json.dumps(meta, indent=2, allow_nan=False).encode()
+    if len(payload) > MAX_META_BYTES or sum(a.nbytes for a in arrays.values()) > MAX_FILE_BYTES:
+        raise UserError(f"lograd.save: the model is larger than a model file may be "
+                        f"({MAX_FILE_BYTES >> 20} MiB of arrays, {MAX_META_BYTES >> 20} MiB "
+                        "of meta.json)")
     with atomic_write(path, what="model file") as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("meta.json", payload)
@@ -232,9 +208,14 @@ def _jsonable(value):
 
 
 def _from_json(value):
+    """The inverse of :func:`_jsonable`; raises _Invalid for a structure it never writes."""
     if isinstance(value, dict):
         if set(value) == {"__pairs__"}:
-            return {_hashable(k): _from_json(v) for k, v in value["__pairs__"]}
+            pairs = value["__pairs__"]
+            if not isinstance(pairs, list) or not all(
+                    isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+                raise _Invalid("a '__pairs__' entry is not a list of [key, value] pairs")
+            return {_hashable(_from_json(k)): _from_json(v) for k, v in pairs}
         if set(value) == {"__float__"} and value["__float__"] in ("inf", "-inf", "nan"):
             return float(value["__float__"])
         return {k: _from_json(v) for k, v in value.items()}
@@ -244,12 +225,20 @@ def _from_json(value):
 
 
 def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        raise _Invalid("a '__pairs__' key is a JSON object")
+    return value
 
 
 # -- loading ---------------------------------------------------------------------------------------
+class _Invalid(Exception):
+    """What is wrong with a model's content, as a phrase (no file name)."""
+
+
 def read_model(path) -> SavedModel:
-    """Read a model file written by :func:`save`.
+    """Read and validate a model file written by :func:`save`.
 
     Parameters
     ----------
@@ -263,24 +252,25 @@ def read_model(path) -> SavedModel:
     Raises
     ------
     UserError
-        Missing, foreign, corrupt or truncated file, or one written by a newer format version.
+        One line naming the file: missing, foreign, damaged, truncated or inconsistent (see the
+        module's docstring for what is checked), or written by a newer format version.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         problem = "is a directory" if os.path.isdir(path) else "no such file"
         raise UserError(f"model file {path}: {problem}")
     try:
-        with zipfile.ZipFile(path) as archive:
-            meta = _read_meta(archive, path)
-            arrays = {name: _read_array(archive, path, name) for name in meta["arrays"]}
-    except zipfile.BadZipFile as exc:
-        raise UserError(f"model file {path}: not a lograd model, or damaged/truncated ({exc})") \
-            from None
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"model file {path}: damaged or truncated ({type(exc).__name__}: "
-                        f"{exc})") from None
-    model = _rebuild(meta, arrays, path)
-    return SavedModel(model, _from_json(meta.get("info") or {}), meta)
+        with BoundedZip(path, "lograd model", MAX_FILE_BYTES) as archive:
+            meta = _read_meta(archive)
+            arrays = _read_arrays(archive, meta["arrays"])
+        model, info = _rebuild(meta, arrays)
+    except BadFile as exc:
+        raise UserError(f"model file {path}: {exc}") from None
+    except _Invalid as exc:
+        raise UserError(f"model file {path}: damaged ({exc})") from None
+    except RecursionError:  # JSON nested thousands deep
+        raise UserError(f"model file {path}: damaged (meta.json nests too deep)") from None
+    return SavedModel(model, info, meta)
 
 
 def load(path):
@@ -293,52 +283,86 @@ def load(path):
     Returns
     -------
     lograd.LogisticRegression or Pipeline
+
+    Raises
+    ------
+    UserError
+        See :func:`read_model`.
     """
     return read_model(path).model
 
 
-def _read_meta(archive, path) -> dict:
-    try:
-        raw = archive.read("meta.json")
-    except KeyError:
-        raise UserError(f"model file {path}: not a lograd model (a ZIP file without "
-                        "meta.json)") from None
-    try:
-        meta = json.loads(raw.decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"model file {path}: damaged meta.json ({exc})") from None
+def _read_meta(archive) -> dict:
+    if "meta.json" not in archive.members:
+        raise BadFile("not a lograd model (a ZIP file without meta.json)")
+    meta = archive.read_json("meta.json", MAX_META_BYTES)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise UserError(f"model file {path}: not a lograd model (meta.json has no "
-                        f"'format': '{FORMAT}')")
+        raise BadFile(f"not a lograd model (meta.json has no 'format': '{FORMAT}')")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise UserError(f"model file {path}: damaged (format_version {version!r})")
+    if not _is_int(version) or version < 1:
+        raise BadFile(f"damaged meta.json (format_version {_shown(version)})")
     if version > FORMAT_VERSION:
-        raise UserError(f"model file {path}: written by a newer lograd "
-                        f"({meta.get('lograd_version', '?')}, model format version {version}); "
-                        f"this lograd {_version()} reads format version {FORMAT_VERSION} and "
-                        "older: upgrade lograd")
-    for key in ("estimator", "params", "attributes", "arrays", "scaler"):
+        written_by = meta.get("lograd_version")
+        written_by = _shown(written_by) if isinstance(written_by, str) else "?"
+        raise BadFile(f"written by a newer lograd ({written_by}, model format version "
+                      f"{version}); this lograd {_version()} reads format version "
+                      f"{FORMAT_VERSION} and older: upgrade lograd")
+    for key, kind in (("estimator", str), ("params", dict), ("attributes", dict),
+                      ("arrays", dict), ("scaler", bool)):
         if key not in meta:
-            raise UserError(f"model file {path}: damaged meta.json (no '{key}')")
+            raise BadFile(f"damaged meta.json (no '{key}')")
+        if not isinstance(meta[key], kind):
+            raise BadFile(f"damaged meta.json ('{key}' is {_json_type(meta[key])}, not "
+                          f"{_json_type(kind())})")
+    if meta["estimator"] != ESTIMATOR:
+        raise BadFile(f"unknown estimator {_shown(meta['estimator'])} (this lograd reads "
+                      f"{ESTIMATOR!r})")
+    if not isinstance(meta.get("info", {}), dict | None):
+        raise BadFile(f"damaged meta.json ('info' is {_json_type(meta['info'])}, not object)")
+    _check_declared_arrays(meta["arrays"], meta["scaler"])
     return meta
 
 
-def _read_array(archive, path, name) -> np.ndarray:
-    with archive.open(f"{name}.npy") as f:
-        return np.lib.format.read_array(io.BytesIO(f.read()), allow_pickle=False)
+def _check_declared_arrays(declared, scaler) -> None:
+    required = {"coef_", "intercept_", "classes_"}
+    if scaler:
+        required |= {f"scaler.{name}" for name in _SCALER}
+    for name in required - set(declared):
+        raise BadFile(f"damaged meta.json (no array {name})")
+    for name, spec in declared.items():
+        if name not in _ARRAYS or (name.startswith("scaler.") and not scaler):
+            raise BadFile(f"damaged meta.json (unexpected array {_shown(name)})")
+        if (not isinstance(spec, dict) or not isinstance(spec.get("dtype"), str)
+                or not isinstance(spec.get("shape"), list)
+                or not all(_is_int(d) and d >= 0 for d in spec["shape"])):
+            raise BadFile(f"damaged meta.json (array {name}: expected its dtype and shape)")
 
 
-def _rebuild(meta, arrays, path):
-    if meta["estimator"] != ESTIMATOR:
-        raise UserError(f"model file {path}: unknown estimator {meta['estimator']!r}")
-    for name, spec in meta["arrays"].items():
-        if list(arrays[name].shape) != list(spec["shape"]):
-            raise UserError(f"model file {path}: damaged (array {name} has shape "
-                            f"{arrays[name].shape}, meta.json says {tuple(spec['shape'])})")
-    estimator = _estimator(meta, arrays, path)
+def _read_arrays(archive, declared) -> dict:
+    expected = {"meta.json", *(f"{name}.npy" for name in declared)}
+    for member in archive.members:
+        if member not in expected:
+            raise BadFile(f"damaged (unexpected member {_shown(member)})")
+    arrays = {}
+    for name, spec in declared.items():
+        array = archive.read_array(f"{name}.npy")
+        if list(array.shape) != spec["shape"] or array.dtype.str != spec["dtype"]:
+            raise BadFile(f"damaged (array {name} has shape {array.shape} and dtype "
+                          f"{array.dtype.str}, meta.json says {tuple(spec['shape'])} and "
+                          f"{_shown(spec['dtype'])})")
+        arrays[name] = array
+    return arrays
+
+
+def _rebuild(meta, arrays):
+    """(model, info) from a checked ``meta.json`` and its arrays; raises _Invalid."""
+    attributes = meta["attributes"]
+    _check_fitted(arrays, attributes)
+    estimator = _estimator(_from_json(meta["params"]), arrays, attributes)
+    info = _from_json(meta.get("info") or {})
+    _check_schema(info, estimator.n_features_in_)
     if not meta["scaler"]:
-        return estimator
+        return estimator, info
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -346,21 +370,115 @@ def _rebuild(meta, arrays, path):
     for name in _SCALER:
         setattr(scaler, name, arrays[f"scaler.{name}"])
     scaler.n_features_in_ = len(scaler.mean_)
-    scaler.n_samples_seen_ = meta["attributes"].get("scaler.n_samples_seen_", 0)
+    scaler.n_samples_seen_ = attributes.get("scaler.n_samples_seen_", 0)
     if "scaler.feature_names_in_" in arrays:
         scaler.feature_names_in_ = arrays["scaler.feature_names_in_"].astype(object)
-    return make_pipeline(scaler, estimator)
+    return make_pipeline(scaler, estimator), info
 
 
-def _estimator(meta, arrays, path):
+# -- what a valid model is (checked on loading and before saving) ------------------------------
+def _check_fitted(arrays, attributes) -> None:
+    """Raise _Invalid unless the fitted arrays and scalars make a model that predicts."""
+    coef = _float_array(arrays, "coef_", ndim=2)
+    n_out, n_features = coef.shape
+    if n_out < 1 or n_features < 1:
+        raise _Invalid(f"coef_ has shape {coef.shape}")
+    intercept = _float_array(arrays, "intercept_", ndim=1)
+    if intercept.shape != (n_out,):
+        raise _Invalid(f"intercept_ has shape {intercept.shape}, coef_ {coef.shape}")
+    classes = arrays["classes_"]
+    if classes.ndim != 1 or classes.dtype.kind not in "biufU" or len(classes) < 2:
+        raise _Invalid(f"classes_ is not a list of at least two labels (shape {classes.shape})")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise _Invalid("classes_ holds NaN or infinite labels")
+    if len(np.unique(classes)) != len(classes):
+        raise _Invalid("classes_ holds a label twice")
+    if n_out != (1 if len(classes) == 2 else len(classes)):
+        raise _Invalid(f"{len(classes)} classes but coef_ has {n_out} rows (expected "
+                       f"{1 if len(classes) == 2 else len(classes)})")
+    if "loss_curve_" in arrays:
+        _float_array(arrays, "loss_curve_", ndim=1, finite=False)
+    _check_count(attributes, arrays, "n_iter_")
+    if _check_count(attributes, arrays, "n_features_in_") not in (None, n_features):
+        raise _Invalid(f"n_features_in_ is not {n_features}, the columns of coef_")
+    for prefix in ("", "scaler."):
+        names = arrays.get(f"{prefix}feature_names_in_")
+        if names is not None and (names.dtype.kind != "U" or names.shape != (n_features,)
+                                  or len(set(names.tolist())) != n_features):
+            raise _Invalid(f"{prefix}feature_names_in_ is not {n_features} distinct names")
+    if "scaler.mean_" in arrays:
+        _check_scaler(arrays, attributes, n_features)
+
+
+def _check_scaler(arrays, attributes, n_features) -> None:
+    mean, scale, var = (_float_array(arrays, f"scaler.{name}", ndim=1) for name in _SCALER)
+    for name, array in zip(_SCALER, (mean, scale, var)):
+        if array.shape != (n_features,):
+            raise _Invalid(f"scaler.{name} has shape {array.shape}, not ({n_features},)")
+    if not (scale > 0).all():
+        raise _Invalid(f"scaler.scale_ holds {scale[np.argmin(scale > 0)]:g} (scales are > 0)")
+    if not (var >= 0).all():
+        raise _Invalid("scaler.var_ holds a negative variance")
+    seen = attributes.get("scaler.n_samples_seen_", 0)
+    if not _is_int(seen) or seen < 0:
+        raise _Invalid(f"scaler.n_samples_seen_ is {_shown(seen)}")
+
+
+def _float_array(arrays, name, ndim, finite=True) -> np.ndarray:
+    array = arrays[name]
+    if array.dtype.kind != "f" or array.ndim != ndim:
+        raise _Invalid(f"{name} is not a {ndim}-d array of floats ({array.dtype.str}, shape "
+                       f"{array.shape})")
+    if finite and not np.isfinite(array).all():
+        raise _Invalid(f"{name} holds NaN or infinite values")
+    return array
+
+
+def _check_count(attributes, arrays, name):
+    """A fitted count (``n_iter_``, ``n_features_in_``): an int >= 0, saved as a scalar or an
+    array of one; None when absent."""
+    value = arrays[name] if name in arrays else attributes.get(name)
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.size != 1 or value.dtype.kind not in "iu":
+            raise _Invalid(f"{name} is not a count")
+        value = int(value.reshape(-1)[0])
+    if not _is_int(value) or value < 0:
+        raise _Invalid(f"{name} is {_shown(value)}, not a count")
+    return value
+
+
+def _check_schema(info, n_features) -> None:
+    """The CLI's data schema (``info["schema"]``), when present, must describe the features."""
+    if "schema" not in info:
+        return
+    from lograd.data import Schema
+
+    try:
+        schema = Schema.from_dict(info["schema"])
+        n_columns = len(schema.feature_names)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise _Invalid(f"info.schema is not a data schema ({type(exc).__name__}: "
+                       f"{' '.join(str(exc).split())[:100]})") from None
+    if n_columns != n_features:
+        raise _Invalid(f"info.schema describes {n_columns} features, the model has "
+                       f"{n_features}")
+    columns, file_columns = schema.columns, schema.file_columns
+    if len(set(columns)) != len(columns) or len(set(file_columns)) != len(file_columns):
+        raise _Invalid("info.schema names a column twice")
+    if not set(columns) <= set(file_columns):
+        raise _Invalid("info.schema has feature columns that are not columns of its file")
+
+
+def _estimator(params, arrays, attributes):
     from lograd.estimator import LogisticRegression
 
+    if not isinstance(params, dict):
+        raise _Invalid("params is not a JSON object")
     known = LogisticRegression().get_params(deep=False)
-    params = {k: v for k, v in _from_json(meta["params"]).items() if k in known}
-    try:
-        estimator = LogisticRegression(**params)
-    except TypeError as exc:
-        raise UserError(f"model file {path}: damaged hyperparameters ({exc})") from None
+    estimator = LogisticRegression(**{k: v for k, v in params.items() if k in known})
+    _check_params(estimator)
     for name in _FITTED:
         if name in arrays:
             value = arrays[name]
@@ -369,9 +487,36 @@ def _estimator(meta, arrays, path):
             elif name == "loss_curve_":
                 value = value.tolist()  # the estimator keeps a list
             setattr(estimator, name, value)
-        elif name in meta["attributes"]:
-            setattr(estimator, name, meta["attributes"][name])
-    for required in ("coef_", "intercept_", "classes_"):
-        if not hasattr(estimator, required):
-            raise UserError(f"model file {path}: damaged (no {required})")
+        elif name in attributes:
+            setattr(estimator, name, attributes[name])
+    if not hasattr(estimator, "n_features_in_"):
+        estimator.n_features_in_ = estimator.coef_.shape[1]
     return estimator
+
+
+def _check_params(estimator) -> None:
+    """The hyperparameters must be ones ``fit`` accepts."""
+    from lograd._validation import check_params
+
+    try:
+        check_params(estimator)
+    except UserError as exc:
+        raise _Invalid(f"hyperparameters: {exc}") from None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_type(value) -> str:
+    for kind, name in ((bool, "true/false"), (dict, "object"), (list, "list"), (str, "text"),
+                       (int, "a number"), (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return "null"
+
+
+def _shown(value) -> str:
+    """A JSON value as a short phrase for a message."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -35,18 +36,20 @@ def register(subparsers) -> None:
                         help="the true labels' column, by name or 0-based index (default: the "
                              "training target's name)")
     parser.add_argument("--json", metavar="FILE",
-                        help="also write the metrics as JSON to FILE")
+                        help="also write the metrics as JSON to FILE ('-': to standard output, "
+                             "the table then goes to standard error)")
     _common.add_reading_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from lograd import model_io, report
+    from lograd._files import check_outputs, input_files
     from lograd.data import Schema, read_table
     from lograd.dataset import expand
 
-    if args.json:
-        model_io.check_writable(args.json, "--json")
+    check_outputs({"--json": args.json}, stdout=("--json",),
+                  inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
     saved = model_io.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     classes = saved.model.classes_
@@ -62,10 +65,14 @@ def run(args) -> int:
     metrics = report.classification_metrics(y, proba, classes)
     dropped = f" ({n_dropped} rows with missing values left out)" if n_dropped else ""
     source = f"{args.data} ({len(files)} files)" if files else table.source
-    _common.write_stdout(
-        f"{source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
-        f"{report.metrics_table({'evaluation': metrics})}\n\n"
-        f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
+    summary = (f"{source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
+               f"{report.metrics_table({'evaluation': metrics})}\n\n"
+               f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
+    if args.json == "-":  # the JSON alone on standard output, the table on stderr
+        sys.stderr.write(summary)
+        _common.write_stdout(json.dumps(metrics, indent=2, default=str) + "\n")
+        return 0
+    _common.write_stdout(summary)
     if args.json:
         with model_io.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2, default=str)

@@ -64,6 +64,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Handle ``lograd explain``; returns the exit status."""
+    from lograd._files import check_outputs
+
+    check_outputs({"--svg": args.svg, "--png": args.png},
+                  [("--data", args.data)] if args.data else [])
     x, y = _examples(args)
     if args.w is None and np.shape(x)[-1] != len(DEFAULT_W):
         raise UserError(f"--w is needed: the examples have {np.shape(x)[-1]} features and the "

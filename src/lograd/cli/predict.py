@@ -37,8 +37,8 @@ def register(subparsers) -> None:
                         help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
                              "of such files (predicted file after file, in name order)")
     parser.add_argument("-o", "--output", metavar="OUT.csv",
-                        help="where to write the predictions (default: standard output); "
-                             "written whole or not at all")
+                        help="where to write the predictions (default, or '-': standard "
+                             "output); written whole or not at all")
     parser.add_argument("--chunk-rows", type=_common.positive_int,
                         default=_common.DEFAULT_CHUNK_ROWS, metavar="N",
                         help=f"rows read at a time (default: {_common.DEFAULT_CHUNK_ROWS})")
@@ -48,11 +48,14 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from lograd import model_io
+    from lograd._files import check_outputs, input_files
     from lograd.data import Schema, iter_chunks
     from lograd.dataset import expand
 
-    if args.output:
-        model_io.check_writable(args.output, "--output")
+    check_outputs({"--output": args.output}, stdout=("--output",),
+                  inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
+    if args.output == "-":
+        args.output = None  # standard output
     saved = model_io.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     files = expand(args.data) or [args.data]

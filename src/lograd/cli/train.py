@@ -130,11 +130,13 @@ def _add_model_options(parser) -> None:
 
 # -- the command -----------------------------------------------------------------------------------
 def run(args) -> int:
-    from lograd import dataset, model_io
+    from lograd import checkpoint, dataset
+    from lograd._files import check_outputs, input_files
 
-    model_io.check_writable(args.output, "--output")  # fail now, not after training
-    if args.report:
-        model_io.check_writable(args.report, "--report")
+    inputs = input_files("DATA", args.data)
+    if args.checkpoint:  # its file is read and written too
+        inputs.append(("--checkpoint", os.path.join(args.checkpoint, checkpoint.FILENAME)))
+    check_outputs({"--output": args.output, "--report": args.report}, inputs)  # before any work
     if args.spill_dir is not None and not os.path.isdir(args.spill_dir):
         raise UserError(f"--spill-dir {args.spill_dir}: no such directory")
     budget = args.memory if args.memory is not None else dataset.default_budget()
