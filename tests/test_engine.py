@@ -176,11 +176,8 @@ def ops_applied(f, inputs) -> set:
     from lograd import engine
 
     seen = set()
-    engine._tracer, previous = (lambda op, *record: seen.add(op.name)), engine._tracer
-    try:
+    with engine.recording(lambda op, *record: seen.add(op.name)):
         f(*[Tensor(x, requires_grad=True) for x in inputs])
-    finally:
-        engine._tracer = previous
     return seen
 
 

@@ -27,17 +27,8 @@ import threading
 import numpy as np
 
 from lograd import engine
-from lograd.engine import (
-    _VALUES,
-    Tensor,
-    _as_data,
-    _own_copy,
-    _result,
-    _topological_order,
-    unbroadcast,
-)
+from lograd.engine import Tensor, as_data, as_value, unbroadcast
 
-_SCALARS = engine._SCALARS
 MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
 _one_trace_at_a_time = threading.Lock()
 _GENERATED = re.compile(r"[acvsd]\d+")  # the code's variable names: an op may not take one
@@ -91,9 +82,7 @@ class CompiledGrad:
 
     def __call__(self, *args):
         arrays, key = _signature(args)
-        tracer = engine._tracer
-        if tracer is not None and tracer.thread == threading.get_ident():
-            # (its ops would not reach the trace being recorded in this thread)
+        if engine.is_recording():  # (its ops would not reach the trace being recorded)
             raise TraceError("a compiled function was called while another one was being "
                              "traced; compile the outer function only")
         trace = self._traces.get(key)
@@ -137,7 +126,7 @@ class CompiledGrad:
 
 def _signature(args):
     """The arguments as the engine holds them, and what a trace depends on: type, shape, dtype."""
-    arrays = [_as_data(a.data if isinstance(a, Tensor) else a) for a in args]
+    arrays = [as_data(a.data if isinstance(a, Tensor) else a) for a in args]
     return arrays, tuple([(type(a), a.shape, a.dtype) for a in arrays])
 
 
@@ -164,7 +153,7 @@ def _describe(value) -> str:
 
 
 def _zero_like(data):
-    return _result(np.zeros_like(data))
+    return as_value(np.zeros_like(data))
 
 
 class _Trace:
@@ -184,30 +173,15 @@ def _trace(fn, arrays, wrt):
         if i >= len(arrays):
             raise ValueError(f"argnums names argument {i}, but the function got {len(arrays)}")
     inputs = [Tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
-    recorder = _Recorder()
-    engine._tracer = recorder  # (the caller holds _one_trace_at_a_time)
-    try:
+    records = []
+    with engine.recording(lambda *record: records.append(record)):
         out = fn(*inputs)
-    finally:
-        engine._tracer = None
-    records = recorder.records
     if not isinstance(out, Tensor) or np.size(out.data) != 1:
         raise TraceError(f"the function must return a Tensor holding a single value, "
                          f"got {type(out).__name__} of shape {np.shape(getattr(out, 'data', out))}")
     if not out.requires_grad:
         raise TraceError(f"the function's result does not depend on its arguments {wrt}")
     return _Writer(inputs, records, wrt).write(out)
-
-
-class _Recorder:
-    """Keeps the ops that the tracing thread applies (other threads' ops are not the trace's)."""
-
-    def __init__(self):
-        self.records, self.thread = [], threading.get_ident()
-
-    def __call__(self, *record):
-        if threading.get_ident() == self.thread:
-            self.records.append(record)
 
 
 class _Writer:
@@ -218,7 +192,7 @@ class _Writer:
         self.names = {t: f"a{i}" for i, t in enumerate(inputs)}  # Tensor -> its data's name
         self.masks = {}  # id of a traced comparison's boolean array -> its name
         # (generated names: a, c, v, s, d, p, fn, seed, dtype + a number; op names as they are)
-        self.namespace = {"_result": _result, "unbroadcast": unbroadcast, "np": np,
+        self.namespace = {"as_value": as_value, "unbroadcast": unbroadcast, "np": np,
                           "forward_backward": None}  # (reserved: the generated function)
         self.constants = []  # (name, value) of the constants baked in, for the source's header
 
@@ -251,7 +225,7 @@ class _Writer:
 
     def write(self, out):
         forward = self.forward_lines()
-        backward, used, value, grads = self.backward_lines(out)
+        backward, used, value, grads, grad_values = self.backward_lines(out)
         used.add(self.names[out])
         live = []  # forward lines whose results are used: walked backwards
         for target, operands, line in reversed(forward):
@@ -260,7 +234,8 @@ class _Writer:
                 live.append(line)
         params = ", ".join(f"a{i}" for i in range(len(self.inputs)))
         # each gradient an array of its own, as backward() gives a leaf (two may be one array)
-        returned = [f"np.array({g})" if type(self.values[g]) is np.ndarray else g for g in grads]
+        returned = [f"np.array({g})" if type(v) is np.ndarray else g
+                    for g, v in zip(grads, grad_values)]
         grad_names = ", ".join(returned) + ("," if len(grads) == 1 else "")
         source = "\n".join(
             [f"def forward_backward({params}):"]
@@ -272,8 +247,7 @@ class _Writer:
             + [f"    {line}" for line in backward]
             + [f"    return {self.names[out]}, ({grad_names})", ""]
         )
-        return (_Trace(source, self.namespace), value,
-                tuple(_own_copy(self.values[g]) for g in grads))
+        return _Trace(source, self.namespace), value, tuple(grad_values)
 
     def forward_lines(self):
         traced, lines = set(self.inputs), []
@@ -293,72 +267,54 @@ class _Writer:
                 self.names[out] = target
             saved = f", s{k}" if op.saves else ""
             line = f"{target}{saved} = {self.function(op.name, op.forward)}({call})"
-            if out is not None and not (type(value) in _SCALARS or (
-                    type(value) is np.ndarray and value.dtype.kind == "f" and value.ndim)):
-                line += f"\n    {target} = _result({target})"  # as apply() stores it
+            if out is not None and out.data is not value:  # apply() stored it converted
+                line += f"\n    {target} = as_value({target})"
             lines.append((target, operands, line))
         return lines
 
     def backward_lines(self, out):
-        """Tensor.backward() run once, writing down each VJP call and the fixes it needed."""
-        order = _topological_order(out)
-        for node in order:
+        """The engine's backward pass run once, writing down each VJP call as it makes it and
+        what it did to the result (see :func:`lograd.engine.backpropagate`)."""
+        for node in engine.backward_order(out):
             self.ref(node)  # (every node that needs a gradient must be traced)
-        self.values = {}  # gradient name -> its value in the traced call
         seed = out._seed(None)
         lines = [f"d0 = {self.constant('seed', seed)}" + (".copy()" if seed.ndim else "")
                  + "  # dL/dL = 1"]
-        self.values["d0"] = seed
-        pending, used, grads = {out: "d0"}, set(), {}
-        for node in reversed(order):
-            g = pending.pop(node)
-            if node.op is None:  # an argument
-                grads[node] = g
-                continue
+        names, used = {out: "d0"}, set()  # node -> the name of its gradient (so far)
+
+        def write_down(node, i, parent, fixes, added):
             k = self.names[node][1:]
-            arrays, vjps = node._inputs, node.op.vjps
+            operands = [self.names[node]] + [self.ref(t) for t in node.parents]
+            call = f"{names[node]}, " + ", ".join(operands)
+            if node.op.saves:
+                call += f", saved=s{k}"
+                operands.append(f"s{k}")
             kwargs = {key: v for key, v in node.params.items() if key != "saved"}
-            for i, parent in enumerate(node.parents):
-                if not parent.requires_grad:
-                    continue
-                if i >= len(vjps) or vjps[i] is None:
-                    raise NotImplementedError(
-                        f"op '{node.op.name}' has no VJP for its argument {i}")
-                operands = [self.names[node]] + [self.ref(t) for t in node.parents]
-                call = f"{g}, " + ", ".join(operands)
-                if node.op.saves:
-                    call += f", saved=s{k}"
-                    operands.append(f"s{k}")
-                if kwargs:
-                    call += f", **{self.constant('p', kwargs)}"
-                used.update(operands)
-                contribution = vjps[i](self.values[g], node.data, *arrays, **node.params)
-                expr = f"{self.function(f'{node.op.name}_vjp{i}', vjps[i])}({call})"
-                if type(contribution) not in _VALUES:
-                    contribution = _result(np.asarray(contribution))
-                    expr = f"_result(np.asarray({expr}))"
-                target = arrays[i]
-                if contribution.shape != target.shape:
-                    contribution = unbroadcast(contribution, target.shape)
+            if kwargs:
+                call += f", **{self.constant('p', kwargs)}"
+            used.update(operands)
+            expr = f"{self.function(f'{node.op.name}_vjp{i}', node.op.vjps[i])}({call})"
+            target = node._inputs[i]
+            for fix in fixes:  # in the order the engine made them
+                if fix == "result":
+                    expr = f"as_value(np.asarray({expr}))"
+                elif fix == "unbroadcast":
                     expr = f"unbroadcast({expr}, {target.shape!r})"
-                if contribution.dtype != target.dtype:
-                    contribution = contribution.astype(target.dtype)
-                    expr = f"{expr}.astype({self.constant('dtype', target.dtype)})"
-                name = f"d{len(self.values)}"
-                if parent in pending:  # added in the order backward() adds them
-                    self.values[name] = self.values[pending[parent]] + contribution
-                    expr = f"{pending[parent]} + {expr}"
                 else:
-                    self.values[name] = contribution
-                lines.append(f"{name} = {expr}")
-                pending[parent] = name
-        names = []
+                    expr = f"{expr}.astype({self.constant('dtype', target.dtype)})"
+            name = f"d{len(lines)}"
+            lines.append(f"{name} = {names[parent]} + {expr}" if added else f"{name} = {expr}")
+            names[parent] = name
+
+        engine.backpropagate(out, seed, watch=write_down)
+        grads, values = [], []
         for i in self.wrt:
-            if self.inputs[i] in grads:
-                names.append(grads[self.inputs[i]])
+            leaf = self.inputs[i]
+            if leaf in names:
+                grads.append(names[leaf])
+                values.append(leaf.grad)
             else:  # the result does not depend on this argument
-                name = f"d{len(self.values)}"
-                self.values[name] = _zero_like(self.inputs[i].data)
-                lines.append(f"{name} = _result(np.zeros_like(a{i}))")
-                names.append(name)
-        return lines, used, out.data, names
+                grads.append(f"d{len(lines)}")
+                values.append(_zero_like(leaf.data))
+                lines.append(f"{grads[-1]} = as_value(np.zeros_like(a{i}))")
+        return lines, used, out.data, grads, values

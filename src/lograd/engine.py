@@ -77,7 +77,28 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
-_tracer = None  # while lograd.compiled traces a function: told of every op applied
+_tracer = None  # (thread id, callback) while a thread's ops are recorded: see recording()
+
+
+@contextlib.contextmanager
+def recording(callback):
+    """Within this context, ``callback(op, inputs, params, out, value)`` is told of every op
+    that this thread applies, after its forward: ``inputs`` the Tensors it took, ``value`` what
+    the forward returned, ``out`` the Tensor made of it (None for a comparison, whose ``value`` is
+    a plain boolean array). One recorder at a time (``lograd.compile_grad`` is one)."""
+    global _tracer
+    if _tracer is not None:
+        raise RuntimeError("the engine's ops are already being recorded")
+    _tracer = (threading.get_ident(), callback)
+    try:
+        yield
+    finally:
+        _tracer = None
+
+
+def is_recording() -> bool:
+    """Whether this thread's ops are being recorded (inside :func:`recording`)."""
+    return _tracer is not None and _tracer[0] == threading.get_ident()
 
 
 @contextlib.contextmanager
@@ -98,7 +119,7 @@ def is_grad_enabled() -> bool:
     return _grad_mode.enabled
 
 
-def _as_data(value, like_dtype=None):
+def as_data(value, like_dtype=None):
     """Data for a Tensor: float arrays and sparse matrices as they are (never copied); numbers
     and 0-d results as NumPy scalars; integers and bools become floats.
 
@@ -120,11 +141,11 @@ def _as_data(value, like_dtype=None):
 
 
 _FLOAT64 = np.dtype(np.float64)
-_SCALARS = frozenset([np.float64, np.float32])  # what a 0-d result is stored as (see _result)
+_SCALARS = frozenset([np.float64, np.float32])  # what a 0-d result is stored as (see as_value)
 _VALUES = _SCALARS | {np.ndarray}  # what a VJP returns on the fast path
 
 
-def _result(value):
+def as_value(value):
     """An op's result as a Tensor holds it: a 0-d result as a NumPy scalar.
 
     NumPy computes on scalars several times faster than on 0-d arrays (one ``*`` of two float64
@@ -133,7 +154,7 @@ def _result(value):
     """
     if type(value) is np.ndarray and value.dtype.kind == "f":
         return value if value.ndim else value[()]
-    return _as_data(value)
+    return as_data(value)
 
 
 class Tensor:
@@ -171,7 +192,7 @@ class Tensor:
     # fall through to Tensor.__rmatmul__.
 
     def __init__(self, data, requires_grad=False, name=None):
-        self.data = data.data if isinstance(data, Tensor) else _as_data(data)
+        self.data = data.data if isinstance(data, Tensor) else as_data(data)
         if requires_grad and sp.issparse(self.data):
             raise ValueError("a sparse Tensor cannot require a gradient; make it dense")
         self.grad = None
@@ -215,36 +236,7 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require a gradient")
-        pending = {self: self._seed(grad)}  # gradients waiting to flow on: added, never replaced
-        for node in reversed(_topological_order(self)):
-            g = pending.pop(node)
-            if node.op is None:  # a leaf: its gradient adds up over backward() calls
-                node.grad = _own_copy(g) if node.grad is None else node.grad + g
-                continue
-            node.grad = g
-            arrays = node._inputs  # the parents' data as the forward saw it
-            vjps = node.op.vjps
-            for i, parent in enumerate(node.parents):
-                if not parent.requires_grad:
-                    continue
-                if i >= len(vjps) or vjps[i] is None:
-                    raise NotImplementedError(
-                        f"op '{node.op.name}' has no VJP for its argument {i}"
-                    )
-                if node.params:
-                    contribution = vjps[i](g, node.data, *arrays, **node.params)
-                else:  # (no empty ** to unpack: tiny graphs are all overhead)
-                    contribution = vjps[i](g, node.data, *arrays)
-                target = arrays[i]
-                if type(contribution) not in _VALUES:
-                    contribution = _result(np.asarray(contribution))
-                if contribution.shape != target.shape:
-                    contribution = unbroadcast(contribution, target.shape)
-                if contribution.dtype is not target.dtype and contribution.dtype != target.dtype:
-                    contribution = contribution.astype(target.dtype)
-                if parent in pending:
-                    contribution = pending[parent] + contribution
-                pending[parent] = contribution
+        backpropagate(self, self._seed(grad))
 
     def _seed(self, grad):
         """The upstream gradient dL/d(self) that backward() starts from (1 for a single value)."""
@@ -254,11 +246,11 @@ class Tensor:
                     f"backward() on a non-scalar of shape {self.shape} needs an explicit upstream "
                     "gradient of that shape"
                 )
-            return _result(np.ones_like(self.data)) if self.data.ndim else self.dtype.type(1)
+            return as_value(np.ones_like(self.data)) if self.data.ndim else self.dtype.type(1)
         grad = np.asarray(grad, dtype=self.dtype)
         if grad.shape != self.shape:
             raise ValueError(f"upstream gradient has shape {grad.shape}, expected {self.shape}")
-        return _result(grad)
+        return as_value(grad)
 
     # -- operators (each one a primitive from the table, or a composition of them) -------------
     def __add__(self, other):
@@ -456,15 +448,15 @@ def apply(name: str, *inputs, **params) -> Tensor:
         value, saved = value
         params = {**params, "saved": saved}
     out = Tensor.__new__(Tensor)
-    out.data = value if type(value) in _SCALARS else _result(value)
+    out.data = value if type(value) in _SCALARS else as_value(value)
     out.grad, out.name = None, None
     if requires_grad:
         out.requires_grad, out.op, out.parents, out.params = True, op, inputs, params
         out._inputs = arrays
     else:
         out.requires_grad, out.op, out.parents, out.params, out._inputs = False, None, (), {}, ()
-    if _tracer is not None:
-        _tracer(op, inputs, params, out, value)  # (value: the forward's result, before _result)
+    if _tracer is not None and _tracer[0] == threading.get_ident():
+        _tracer[1](op, inputs, params, out, value)  # (value: the forward's result, as it was)
     return out
 
 
@@ -479,8 +471,8 @@ def compare(name: str, a, b) -> np.ndarray:
         inputs = _zero_d_follows_arrays(inputs)
     value = np.asarray(OPS[name].forward(inputs[0].data, inputs[1].data))  # (never np.True_,
     # a singleton: each mask must be an object of its own for a trace to recognise it)
-    if _tracer is not None:
-        _tracer(OPS[name], inputs, {}, None, value)
+    if _tracer is not None and _tracer[0] == threading.get_ident():
+        _tracer[1](OPS[name], inputs, {}, None, value)
     return value
 
 
@@ -531,7 +523,7 @@ def _constant(value, like_dtype) -> Tensor:
             value, np.generic) or type(value) is np.ndarray and value.ndim == 0):
         tensor.data = like_dtype.type(value)  # a weak number
     else:
-        tensor.data = _as_data(value, like_dtype)
+        tensor.data = as_data(value, like_dtype)
     tensor.grad, tensor.requires_grad, tensor.op, tensor.parents = None, False, None, ()
     tensor.params, tensor.name, tensor._inputs = {}, None, ()
     return tensor
@@ -550,7 +542,66 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
+def backpropagate(root: Tensor, seed, watch=None) -> None:
+    """Reverse-mode differentiation from ``root``, seeded with dL/d(root) = ``seed``.
+
+    The nodes are taken in reverse topological order; each one's gradient is complete when it
+    is taken, and flows to each parent through the op's VJP, summed back to the parent's shape
+    and cast to its dtype, and *added* to what the parent already has. Leaves add it to
+    ``.grad`` (over several calls), intermediate nodes keep the last pass's.
+
+    ``watch``, if given (:func:`lograd.compile_grad` writes code from it), is told of each step
+    in order: ``watch(node, i, parent, fixes, added)`` after the VJP of ``node``'s argument
+    ``i``, with ``fixes`` what was done to its result ("result", "unbroadcast", "astype") and
+    ``added`` whether it was added to a gradient already pending for ``parent``.
+    """
+    pending = {root: seed}  # gradients waiting to flow on: added, never replaced
+    for node in reversed(backward_order(root)):
+        g = pending.pop(node)
+        if node.op is None:  # a leaf: its gradient adds up over backward() calls
+            node.grad = _own_copy(g) if node.grad is None else node.grad + g
+            continue
+        node.grad = g
+        arrays = node._inputs  # the parents' data as the forward saw it
+        vjps = node.op.vjps
+        for i, parent in enumerate(node.parents):
+            if not parent.requires_grad:
+                continue
+            if i >= len(vjps) or vjps[i] is None:
+                raise NotImplementedError(f"op '{node.op.name}' has no VJP for its argument {i}")
+            if node.params:
+                contribution = vjps[i](g, node.data, *arrays, **node.params)
+            else:  # (no empty ** to unpack: tiny graphs are all overhead)
+                contribution = vjps[i](g, node.data, *arrays)
+            fixes = [] if watch is not None else None
+            contribution = _conform(contribution, arrays[i], fixes)
+            added = parent in pending
+            if added:
+                contribution = pending[parent] + contribution
+            pending[parent] = contribution
+            if watch is not None:
+                watch(node, i, parent, fixes, added)
+
+
+def _conform(contribution, target, fixes=None):
+    """A VJP's result as the gradient of ``target``: a stored value (as_value), of its shape
+    (broadcast axes summed) and dtype. ``fixes``, a list, is told which of these were needed."""
+    if type(contribution) not in _VALUES:
+        contribution = as_value(np.asarray(contribution))
+        if fixes is not None:
+            fixes.append("result")
+    if contribution.shape != target.shape:
+        contribution = unbroadcast(contribution, target.shape)
+        if fixes is not None:
+            fixes.append("unbroadcast")
+    if contribution.dtype is not target.dtype and contribution.dtype != target.dtype:
+        contribution = contribution.astype(target.dtype)
+        if fixes is not None:
+            fixes.append("astype")
+    return contribution
+
+
+def backward_order(root: Tensor) -> list[Tensor]:
     """Nodes that require a gradient, each after all of its parents (iterative: no recursion)."""
     order, visited = [], set()
     stack = [(root, False)]
