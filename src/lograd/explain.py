@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd import ops
+from lograd._format import jsonable, short
 from lograd.engine import Tensor, no_grad
 from lograd.errors import UserError
 
@@ -200,34 +201,34 @@ class Explanation:
         one = self.m == 1
 
         def per_example(values):
-            return _jsonable(values[0] if one else values)
+            return jsonable(values[0] if one else values)
 
         out = {
             "m": self.m,
             "n": self.n,
-            "x": _jsonable(self.x[0] if one else self.x),
+            "x": jsonable(self.x[0] if one else self.x),
             "y": per_example(self.y),
-            "w": _jsonable(self.w),
-            "b": _jsonable(self.b),
-            "alpha": _jsonable(self.alpha),
+            "w": jsonable(self.w),
+            "b": jsonable(self.b),
+            "alpha": jsonable(self.alpha),
         }
         for key in ("z", "a", "loss", "da", "dz"):
             out[key] = per_example(getattr(self, key))
         out.update(
-            dw=_jsonable(self.dw), db=_jsonable(self.db), w_new=_jsonable(self.w_new),
-            b_new=_jsonable(self.b_new), loss_new=per_example(self.loss_new),
-            cost=_jsonable(self.cost), cost_new=_jsonable(self.cost_new),
+            dw=jsonable(self.dw), db=jsonable(self.db), w_new=jsonable(self.w_new),
+            b_new=jsonable(self.b_new), loss_new=per_example(self.loss_new),
+            cost=jsonable(self.cost), cost_new=jsonable(self.cost_new),
         )
         out["closed_form"] = {
-            key: (per_example(value) if key not in ("dw", "db") else _jsonable(value))
+            key: (per_example(value) if key not in ("dw", "db") else jsonable(value))
             for key, value in self.closed.items()
         }
         out["fused"] = {
-            key: (per_example(value) if key in ("loss", "dz", "loss_new") else _jsonable(value))
+            key: (per_example(value) if key in ("loss", "dz", "loss_new") else jsonable(value))
             for key, value in self.fused.items()
         }
         out["agree"] = self.agrees
-        out["max_abs_diff"] = _jsonable(self.max_abs_diff)
+        out["max_abs_diff"] = jsonable(self.max_abs_diff)
         out["saturated"] = bool(self.saturated.any())
         out["notes"] = self.notes()
         out["nodes"] = [_row_dict(row) for row in self.rows]
@@ -466,9 +467,9 @@ def _linear_formula(n: int) -> str:
 
 def _row_dict(row: NodeRow) -> dict:
     return {
-        "name": row.name, "formula": row.formula, "value": _jsonable(row.value),
-        "grad": _jsonable(row.grad), "closed_formula": row.closed_formula or None,
-        "closed": _jsonable(row.closed), "abs_diff": _jsonable(row.abs_diff),
+        "name": row.name, "formula": row.formula, "value": jsonable(row.value),
+        "grad": jsonable(row.grad), "closed_formula": row.closed_formula or None,
+        "closed": jsonable(row.closed), "abs_diff": jsonable(row.abs_diff),
         "agree": row.agrees,
     }
 
@@ -485,15 +486,15 @@ def _render(trace: Explanation) -> str:
     if one:
         lines += ["", "Forward pass:", ""]
         lines += _format_table(("node", "computed as", "value"),
-                               [[row.name, row.formula, _num(row.value)] for row in trace.rows])
+                               [[row.name, row.formula, short(row.value)] for row in trace.rows])
         lines += ["", "Backward pass: dL/d(node) from the engine's backward(), node by node as it "
                   "runs,", "beside the lecture's formula evaluated on its own:", ""]
         lines += _format_table(_BACKWARD_HEADER, [
-            [row.name, _num(row.grad)] + _check_cells(row) for row in backward])
+            [row.name, short(row.grad)] + _check_cells(row) for row in backward])
         chain_rule = trace.closed["dz_chain"][0]
         lines += [""] + _wrap(
-            f"Chain rule by hand: dz = da*a*(1-a) = {_num(chain_rule)}; the lecture's shortcut "
-            f"dz = a - y = {_num(trace.closed['dz'][0])} (difference "
+            f"Chain rule by hand: dz = da*a*(1-a) = {short(chain_rule)}; the lecture's shortcut "
+            f"dz = a - y = {short(trace.closed['dz'][0])} (difference "
             f"{_diff(abs(chain_rule - trace.closed['dz'][0]))}).")
     else:
         lines += ["", "Forward pass, per example:", ""]
@@ -505,7 +506,7 @@ def _render(trace: Explanation) -> str:
                   "lecture's", "averaged dw and db:", ""]
         header = ("node", "value") + _BACKWARD_HEADER[1:]
         lines += _format_table(header, [
-            [row.name, _num(row.value), _num(row.grad)] + _check_cells(row)
+            [row.name, short(row.value), short(row.grad)] + _check_cells(row)
             for row in backward if row.name not in ("a", "z", "L")])
     lines += [""] + _step_lines(trace) + [""] + _fused_lines(trace)
     notes = trace.notes()
@@ -520,7 +521,7 @@ _AGREES = {True: "yes", False: "NO", None: "not finite"}
 
 
 def _check_cells(row: NodeRow) -> list[str]:
-    return [row.closed_formula, _num(row.closed), _diff(row.abs_diff), _AGREES[row.agrees]]
+    return [row.closed_formula, short(row.closed), _diff(row.abs_diff), _AGREES[row.agrees]]
 
 
 def _more_examples(trace: Explanation) -> list[str]:
@@ -531,8 +532,8 @@ def _more_examples(trace: Explanation) -> list[str]:
 
 def _forward_examples(trace: Explanation):
     header = ["i"] + [f"x{j + 1}" for j in range(trace.n)] + ["y", "z", "a", "L"]
-    rows = [[str(i + 1)] + [_num(v) for v in trace.x[i]]
-            + [_num(v) for v in (trace.y[i], trace.z[i], trace.a[i], trace.loss[i])]
+    rows = [[str(i + 1)] + [short(v) for v in trace.x[i]]
+            + [short(v) for v in (trace.y[i], trace.z[i], trace.a[i], trace.loss[i])]
             for i in range(min(trace.m, MAX_TABLE_EXAMPLES))]
     return header, rows
 
@@ -544,13 +545,13 @@ def _backward_examples(trace: Explanation):
         engine = np.array([trace.da[i], trace.dz[i]])
         closed = np.array([trace.closed["da"][i], trace.closed["dz"][i]])
         row = NodeRow("", "", engine, engine, "", closed)
-        rows.append([str(i + 1), _num(engine[0]), _num(closed[0]), _num(engine[1]),
-                     _num(closed[1]), _diff(row.abs_diff), _AGREES[row.agrees]])
+        rows.append([str(i + 1), short(engine[0]), short(closed[0]), short(engine[1]),
+                     short(closed[1]), _diff(row.abs_diff), _AGREES[row.agrees]])
     return header, rows
 
 
 def _step_lines(trace: Explanation) -> list[str]:
-    lines = [f"Gradient-descent step, alpha = {_num(trace.alpha)}: "
+    lines = [f"Gradient-descent step, alpha = {short(trace.alpha)}: "
              "w_i := w_i - alpha*dw_i, b := b - alpha*db", ""]
     names = [f"w{i + 1}" for i in range(trace.n)] + ["b"]
     old = list(trace.w) + [trace.b]
@@ -558,28 +559,28 @@ def _step_lines(trace: Explanation) -> list[str]:
     new = list(trace.w_new) + [trace.b_new]
     width = max(len(name) for name in names)
     for name, before, grad, after in zip(names, old, grads, new):
-        lines.append(f"  {name:<{width}} := {_num(before)} - {_num(trace.alpha)}*({_num(grad)})"
-                     f" = {_num(after)}")
+        lines.append(f"  {name:<{width}} := {short(before)} - {short(trace.alpha)}*({short(grad)})"
+                     f" = {short(after)}")
     lines.append("")
     if trace.m == 1:
         before, after = trace.loss[0], trace.loss_new[0]
-        lines.append(f"Loss L before the step: {_num(before)}   after: {_num(after)}"
-                     f"   change: {_num(after - before)}")
+        lines.append(f"Loss L before the step: {short(before)}   after: {short(after)}"
+                     f"   change: {short(after - before)}")
     else:
-        lines.append(f"Cost J = (1/m)*sum(L) before the step: {_num(trace.cost)}   after: "
-                     f"{_num(trace.cost_new)}   change: {_num(trace.cost_new - trace.cost)}")
+        lines.append(f"Cost J = (1/m)*sum(L) before the step: {short(trace.cost)}   after: "
+                     f"{short(trace.cost_new)}   change: {short(trace.cost_new - trace.cost)}")
     return lines
 
 
 def _fused_lines(trace: Explanation) -> list[str]:
     fused = trace.fused
     if trace.m == 1:
-        values = f"L = {_num(fused['loss'][0])}, dz = {_num(fused['dz'][0])}"
+        values = f"L = {short(fused['loss'][0])}, dz = {short(fused['dz'][0])}"
     else:
-        values = (f"J = {_num(float(np.mean(fused['loss'])))}, dJ/db = mean(dz) = "
-                  f"{_num(fused['db'])}")
-    cost_new = _num(float(np.mean(fused["loss_new"])))
-    step = (f"w := [{', '.join(_num(v) for v in fused['w_new'])}], b := {_num(fused['b_new'])}, "
+        values = (f"J = {short(float(np.mean(fused['loss'])))}, dJ/db = mean(dz) = "
+                  f"{short(fused['db'])}")
+    cost_new = short(float(np.mean(fused["loss_new"])))
+    step = (f"w := [{', '.join(short(v) for v in fused['w_new'])}], b := {short(fused['b_new'])}, "
             f"{'L' if trace.m == 1 else 'J'} after: {cost_new}")
     return _wrap("Training uses the fused op ops.sigmoid_cross_entropy(z, y) = log(1+e^z) - y*z, "
                  "whose derivative is dz = sigmoid(z) - y with no da:") + [
@@ -601,12 +602,12 @@ def _saturation_note(trace: Explanation, i: int) -> str:
     a, y = trace.a[i], trace.y[i]
     zero_side = "a" if a == 0.0 else "1-a"
     return (
-        f"{where}a = {_num(a)} exactly in float64 (z = {_num(trace.z[i])}), so {zero_side} = 0: "
-        f"da = {DA_FORMULA} divides by zero (da = {_num(trace.closed['da'][i])}), and "
-        f"log({zero_side}) = -inf in the graph makes L = {_num(trace.loss[i])} and the "
-        f"engine's da = {_num(trace.da[i])}, dz = {_num(trace.dz[i])}. The closed form "
-        f"dz = a - y = {_num(a - y)} stays exact, and so does the fused op that training uses: "
-        f"loss {_num(trace.fused['loss'][i])}, dz {_num(trace.fused['dz'][i])}."
+        f"{where}a = {short(a)} exactly in float64 (z = {short(trace.z[i])}), so {zero_side} = 0: "
+        f"da = {DA_FORMULA} divides by zero (da = {short(trace.closed['da'][i])}), and "
+        f"log({zero_side}) = -inf in the graph makes L = {short(trace.loss[i])} and the "
+        f"engine's da = {short(trace.da[i])}, dz = {short(trace.dz[i])}. The closed form "
+        f"dz = a - y = {short(a - y)} stays exact, and so does the fused op that training uses: "
+        f"loss {short(trace.fused['loss'][i])}, dz {short(trace.fused['dz'][i])}."
     )
 
 
@@ -619,14 +620,6 @@ def _format_table(header, rows) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     return ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
             for line in [header, *rows]]
-
-
-def _num(value) -> str:
-    """6 significant digits: enough to check by hand, short enough to read."""
-    value = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else value
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
-    return "[" + ", ".join(_num(v) for v in np.asarray(value).reshape(-1)) + "]"
 
 
 def _diff(value) -> str:
@@ -707,17 +700,6 @@ def _per_example(values) -> np.ndarray:
 
 def _like(values: np.ndarray, one: bool) -> np.ndarray:
     return values.reshape(()) if one else values
-
-
-def _jsonable(value):
-    """Floats and nested lists for json; inf and nan (not valid JSON) become None."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim == 0:
-        number = float(array)
-        return number if math.isfinite(number) else None
-    return [_jsonable(v) for v in array]
 
 
 __all__ = ["explain", "Explanation", "NodeRow", "lecture_graph", "closed_forms"]
