@@ -241,6 +241,45 @@ class Explanation:
     def __str__(self) -> str:
         return self.table()
 
+    def page(self, steps: int = 0):
+        """The step-through page's model (:class:`lograd.stepthrough.StepThrough`).
+
+        Parameters
+        ----------
+        steps : int, default 0
+            With K > 0, add a timeline of K gradient-descent steps computed by the engine.
+        """
+        return lecture_page(self, steps)
+
+    def write_html(self, path, steps: int = 0) -> None:
+        """Write the step-through page to ``path``: one self-contained HTML file, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        steps : int, default 0
+            With K > 0, the page has a timeline of K gradient-descent steps.
+        """
+        self.page(steps).write(path)
+
+    def show(self, steps: int = 0, height: int = 760) -> None:
+        """Display the step-through page inline in a Jupyter notebook (in an iframe).
+
+        Parameters
+        ----------
+        steps : int, default 0
+            With K > 0, the page has a timeline of K gradient-descent steps.
+        height : int, default 760
+            Of the iframe, in pixels. Click into it, then step with the arrow keys.
+        """
+        from IPython.display import HTML, display
+
+        display(HTML(self.page(steps).iframe(height)))
+
+    def _repr_html_(self) -> str:
+        """The nodes as an HTML table, for Jupyter."""
+        return self.page().table_html()
+
 
 def explain(x=DEFAULT_X, w=DEFAULT_W, b=DEFAULT_B, y=DEFAULT_Y, alpha=DEFAULT_ALPHA) -> Explanation:
     """Trace the lecture's forward pass, backward pass and one gradient-descent step.
@@ -315,16 +354,20 @@ def lecture_graph(x, w, b, y) -> dict[str, Tensor]:
     """
     nodes = _linear_graph(x, w, b)
     y_node = Tensor(_per_example_input(y), name="y")
-    a = nodes["z"].sigmoid()
+    a = _named(nodes["z"].sigmoid(), "a")
+    nodes.update(y=y_node, a=a, L=_log_loss(a, y_node))
+    if x.shape[0] > 1:
+        nodes["J"] = _named(nodes["L"].mean(), "J")
+    return nodes
+
+
+def _log_loss(a: Tensor, y: Tensor) -> Tensor:
+    """L = -(y*log(a) + (1-y)*log(1-a)), one named node per operation."""
     log_a = _named(a.log(), "log(a)")
     log_1ma = _named(_named(1.0 - a, "1-a").log(), "log(1-a)")
-    y_log_a = _named(y_node * log_a, "y*log(a)")
-    rest = _named(_named(1.0 - y_node, "1-y") * log_1ma, "(1-y)*log(1-a)")
-    loss = -_named(y_log_a + rest, "-L")
-    nodes.update(y=y_node, a=_named(a, "a"), L=_named(loss, "L"))
-    if x.shape[0] > 1:
-        nodes["J"] = _named(loss.mean(), "J")
-    return nodes
+    y_log_a = _named(y * log_a, "y*log(a)")
+    rest = _named(_named(1.0 - y, "1-y") * log_1ma, "(1-y)*log(1-a)")
+    return _named(-_named(y_log_a + rest, "-L"), "L")
 
 
 def _linear_graph(x, w, b) -> dict[str, Tensor]:
@@ -474,6 +517,184 @@ def _row_dict(row: NodeRow) -> dict:
     }
 
 
+# -- the step-through page ------------------------------------------------------------------------
+def backward_order(trace: Explanation) -> list[str]:
+    """The named nodes with a derivative, in the order the engine's backward() visits them.
+
+    For m examples that is the pass from J (the per-example pass from L visits z, a, L in the
+    same order).
+    """
+    # The engine's backward plan, as lograd.compiled also reads it: reversed topological order.
+    from lograd.engine import _topological_order
+
+    named = {row.name for row in trace.rows if row.grad is not None}
+    return [node.name for node in reversed(_topological_order(trace.graph)) if node.name in named]
+
+
+def local_derivatives(trace: Explanation) -> dict[tuple[str, str], np.ndarray]:
+    """d(user)/d(input) along each edge of the lecture's graph, computed by the engine.
+
+    Each stage of :func:`lecture_graph` is run on its own from fresh leaves holding the trace's
+    values, and backward from the stage's output with upstream gradient 1 for every example.
+    The parameters get one copy per example, so their local derivatives come out per example
+    (x_i for w_i) instead of summed over the examples as a shared parameter's gradient is.
+
+    Returns
+    -------
+    dict
+        ``(input, user) -> array``: ``(w_i, z), (b, z), (z, a), (a, L)`` and, for m > 1,
+        ``(L, J)``, each of shape () for one example or (m,).
+    """
+    m, n = trace.x.shape
+    one = m == 1
+    local = {}
+    with np.errstate(all="ignore"):
+        copies = _linear_graph(trace.x, trace.w if one else np.repeat(trace.w[:, None], m, axis=1),
+                               trace.b if one else np.full(m, trace.b))
+        _seed_ones(copies["z"])
+        for name in [f"w{i + 1}" for i in range(n)] + ["b"]:
+            local[(name, "z")] = np.asarray(copies[name].grad)
+        z = Tensor(_per_example_input(trace.z), requires_grad=True)
+        _seed_ones(z.sigmoid())
+        local[("z", "a")] = np.asarray(z.grad)
+        a = Tensor(_per_example_input(trace.a), requires_grad=True)
+        _seed_ones(_log_loss(a, Tensor(_per_example_input(trace.y))))
+        local[("a", "L")] = np.asarray(a.grad)
+        if not one:
+            loss = Tensor(trace.loss, requires_grad=True)
+            loss.mean().backward()
+            local[("L", "J")] = np.asarray(loss.grad)
+    return local
+
+
+def _seed_ones(output: Tensor) -> None:
+    output.backward(np.ones_like(output.data))
+
+
+def lecture_page(trace: Explanation, steps: int = 0):
+    """The trace as a :class:`lograd.stepthrough.StepThrough` (the step-through page's model).
+
+    Parameters
+    ----------
+    trace : Explanation
+    steps : int, default 0
+        With K > 0, a timeline of K gradient-descent steps from the trace's starting point,
+        computed by :func:`descend`.
+
+    Returns
+    -------
+    lograd.stepthrough.StepThrough
+    """
+    from lograd.stepthrough import PageNode, StepThrough, Term, Timeline, Update
+
+    m, n = trace.x.shape
+    one = m == 1
+    rows = {row.name: row for row in trace.rows}
+    local = local_derivatives(trace)
+    features = [f"x{i + 1}" for i in range(n)]
+    weights = [f"w{i + 1}" for i in range(n)]
+    cost = "L" if one else "J"
+
+    def term(name, user, formula):
+        """upstream x local along the edge name -> user; a parameter's is averaged over m."""
+        upstream, derivative = np.asarray(rows[user].grad), local[(name, user)]
+        shared = not one and name not in ("a", "z")  # one w_i and b for every example
+        with np.errstate(all="ignore"):
+            value = np.mean(upstream * derivative) if shared else upstream * derivative
+        return Term(user, upstream, f"\u2202{user}/\u2202{name}", formula, derivative,
+                    "(1/m)*sum over examples of" if shared else "", np.asarray(value))
+
+    def node(name, kind, formula, inputs=(), grad_label="", seed="", terms=()):
+        row = rows[name]
+        return PageNode(name, kind, formula, np.asarray(row.value), tuple(inputs),
+                        None if row.grad is None else np.asarray(row.grad), grad_label, seed,
+                        tuple(terms), row.closed_formula, row.closed, row.agrees, row.abs_diff)
+
+    nodes = []
+    for i in range(n):
+        nodes.append(node(features[i], "data", f"x{i + 1}: feature {i + 1}, data"))
+        nodes.append(node(weights[i], "parameter", f"w{i + 1}: weight {i + 1}, a parameter",
+                          grad_label=f"d{cost}/dw{i + 1}",
+                          terms=[term(weights[i], "z", f"x{i + 1}")]))
+    nodes.append(node("b", "parameter", "b: bias, a parameter", grad_label=f"d{cost}/db",
+                      terms=[term("b", "z", "1")]))
+    nodes.append(node("y", "data", "y: the label, data"))
+    nodes.append(node("z", "op", f"z = {_linear_formula(n)}",
+                      [name for pair in zip(weights, features) for name in pair] + ["b"],
+                      "dL/dz", terms=[term("z", "a", "a*(1-a)")]))
+    nodes.append(node("a", "op", "a = sigmoid(z)", ["z"], "dL/da",
+                      terms=[term("a", "L", DA_FORMULA)]))
+    if one:
+        nodes.append(node("L", "result", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
+                          seed="dL/dL = 1: backward() starts here"))
+    else:
+        share = short(local[("L", "J")][0])
+        nodes.append(node(
+            "L", "op", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
+            seed=f"dL/dL = 1 for each example, as the lecture writes dz = a - y per example; "
+                 f"dJ/dL = 1/m = {share} by the engine, which is the (1/m)*sum in dw and db"))
+        nodes.append(node("J", "result", "J = (1/m)*sum(L)", ["L"], "dJ/dJ",
+                          seed="dJ/dJ = 1: backward() starts here"))
+
+    updates = [Update(weights[i], trace.w[i], trace.dw[i], trace.w_new[i]) for i in range(n)]
+    updates.append(Update("b", trace.b, trace.db, trace.b_new))
+    timeline = None
+    if steps:
+        path = descend(trace.x, trace.w, trace.b, trace.y, trace.alpha, steps)
+        parameters = {name: path["w"][:, i] for i, name in enumerate(weights)}
+        parameters["b"] = path["b"]
+        timeline = Timeline(path["cost"], parameters)
+    examples = "one example" if one else f"m = {m} examples"
+    summary = [f"z = {_linear_formula(n)}", "a = sigmoid(z)", f"L = {LOSS_FORMULA}"]
+    summary += [] if one else ["J = (1/m)*sum(L)"]
+    summary += [f"{examples}, learning rate alpha = {short(trace.alpha)}; every number is "
+                "computed by the lograd engine, each derivative beside the lecture's formula"]
+    return StepThrough(
+        title=f"The lecture's logistic-regression graph, step by step ({examples})",
+        summary=tuple(summary), nodes=tuple(nodes), backward_order=tuple(backward_order(trace)),
+        alpha=trace.alpha, updates=tuple(updates), loss_name=cost,
+        loss_before=trace.cost, loss_after=trace.cost_new, timeline=timeline,
+        notes=tuple(trace.notes()), verdict=_verdict(trace))
+
+
+def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
+    """K steps of gradient descent on the lecture's graph, each forward and backward by the engine.
+
+    Parameters
+    ----------
+    x, w, b, y, alpha
+        As for :func:`explain`.
+    steps : int
+        K, from 1 to :data:`lograd.stepthrough.MAX_TIMELINE_STEPS`.
+
+    Returns
+    -------
+    dict
+        ``cost`` of shape (K+1,): J (L for one example) at the start and after each step;
+        ``w`` of shape (K+1, n) and ``b`` of shape (K+1,): the parameters at those points.
+    """
+    from lograd.stepthrough import MAX_TIMELINE_STEPS
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
+            1 <= steps <= MAX_TIMELINE_STEPS):
+        raise UserError(f"steps must be a whole number from 1 to {MAX_TIMELINE_STEPS}; "
+                        f"got {steps!r}")
+    x, w, b, y, alpha = _validated(x, w, b, y, alpha)
+    cost = np.empty(steps + 1)
+    ws, bs = np.empty((steps + 1, w.size)), np.empty(steps + 1)
+    with np.errstate(all="ignore"):
+        for k in range(steps + 1):
+            nodes = lecture_graph(x, w, b, y)
+            root = nodes["J"] if "J" in nodes else nodes["L"]
+            cost[k], ws[k], bs[k] = float(root.data), w, b
+            if k == steps:
+                break
+            root.backward()
+            dw = np.array([nodes[f"w{i + 1}"].grad for i in range(w.size)], dtype=np.float64)
+            w, b = w - alpha * dw, b - alpha * float(nodes["b"].grad)
+    return {"cost": cost, "w": ws, "b": bs}
+
+
 # -- the terminal table ---------------------------------------------------------------------------
 def _render(trace: Explanation) -> str:
     one = trace.m == 1
@@ -482,7 +703,8 @@ def _render(trace: Explanation) -> str:
     lines = [f"The lecture's graph for {examples}, forward and backward through the lograd engine:",
              f"  z = {linear}", "  a = sigmoid(z)", f"  L = {LOSS_FORMULA}"]
     lines += [] if one else ["  J = (1/m)*sum(L)"]
-    backward = [row for row in reversed(trace.rows) if row.grad is not None]  # visiting order
+    by_name = {row.name: row for row in trace.rows}
+    backward = [by_name[name] for name in backward_order(trace)]
     if one:
         lines += ["", "Forward pass:", ""]
         lines += _format_table(("node", "computed as", "value"),
@@ -702,4 +924,5 @@ def _like(values: np.ndarray, one: bool) -> np.ndarray:
     return values.reshape(()) if one else values
 
 
-__all__ = ["explain", "Explanation", "NodeRow", "lecture_graph", "closed_forms"]
+__all__ = ["explain", "Explanation", "NodeRow", "lecture_graph", "closed_forms", "descend",
+           "lecture_page", "local_derivatives", "backward_order"]
