@@ -10,6 +10,7 @@ to its first user, and orders each column by the average height of its neighbour
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -175,7 +176,7 @@ def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) 
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=suffix)
     os.close(descriptor)
     try:
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
+        with matplotlib.rc_context(_SVG_SETTINGS):
             fig.savefig(temporary, format=suffix[1:], dpi=dpi)
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes it private; give usual rights
         os.replace(temporary, path)
@@ -184,6 +185,30 @@ def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) 
         raise
     return path
 
+
+def graph_svg(root: Tensor, *, title: str | None = None, max_nodes: int = 300) -> str:
+    """The picture of :func:`graph_figure` as SVG text (labels stay text), e.g. for a notebook.
+
+    Parameters
+    ----------
+    root : Tensor
+    title : str, optional
+    max_nodes : int, default 300
+        Larger graphs raise ValueError.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` document.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        graph_figure(root, title=title, max_nodes=max_nodes).savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+# Text stays text (searchable, selectable), and ids are the same on every run.
+_SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "lograd"}
 
 _LEGEND = ("blue: parameters (need a gradient)   grey: data and constants   white: operations   "
            "arrows: forward pass   grad: d(result)/d(node) after backward()")
@@ -253,4 +278,4 @@ def _arrow(ax, centers):
     ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, linewidth=0.9,
                                  color="#6c757d", zorder=1))
 
-__all__ = ["draw_graph", "graph_figure", "graph_nodes", "layers"]
+__all__ = ["draw_graph", "graph_figure", "graph_svg", "graph_nodes", "layers"]

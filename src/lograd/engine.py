@@ -166,6 +166,11 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({self.data!r}{made_by}{grad})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from lograd.notebook import tensor_mimebundle  # Jupyter: the graph as SVG, lazily
+
+        return tensor_mimebundle(self, include, exclude)
+
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
