@@ -670,7 +670,8 @@ def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``cost`` of shape (K+1,): J (L for one example) at the start and after each step;
+        ``cost`` of shape (K+1,): J = mean(L) (L for one example) at the start and after each
+        step;
         ``w`` of shape (K+1, n) and ``b`` of shape (K+1,): the parameters at those points.
     """
     from lograd.stepthrough import MAX_TIMELINE_STEPS
@@ -686,7 +687,8 @@ def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
         for k in range(steps + 1):
             nodes = lecture_graph(x, w, b, y)
             root = nodes["J"] if "J" in nodes else nodes["L"]
-            cost[k], ws[k], bs[k] = float(root.data), w, b
+            # J as the trace reports it: the mean of the engine's per-example losses
+            cost[k], ws[k], bs[k] = np.mean(nodes["L"].data), w, b
             if k == steps:
                 break
             root.backward()

@@ -271,9 +271,9 @@ class StepThrough:
 
     def iframe(self, height: int = IFRAME_HEIGHT) -> str:
         """The page inside an ``<iframe srcdoc>``, for a notebook: scripts and styles stay in it."""
-        return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
+        return (f'<div class="lograd-stepthrough"><iframe srcdoc="{html.escape(self.html())}" '
                 f'style="width: 100%; height: {int(height)}px; border: 1px solid #ced4da" '
-                f'title="{html.escape(self.title)}"></iframe>')
+                f'title="{html.escape(self.title)}"></iframe></div>')
 
     def table_html(self) -> str:
         """The nodes as an HTML table: formula, value, gradient, closed form, agreement."""
