@@ -191,3 +191,25 @@ def test_a_script_error_would_be_seen(browser, tmp_path):
     errors = console_errors(browser)
     assert errors and "notDefined" in errors[0]["message"]
     assert state(browser) == {}  # and nothing was drawn
+
+
+def test_the_notebook_view_is_the_same_page_inside_an_iframe(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    trace = explain()
+    host = tmp_path / "notebook.html"  # what a notebook's output area holds after trace.show()
+    host.write_text(f"<!DOCTYPE html><html><body>{trace.page().iframe()}</body></html>")
+    browser.get(host.as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        browser.find_element(By.TAG_NAME, "body").click()  # focus, as a reader clicks into it
+        press(browser, Keys.END)
+        final = state(browser)
+        expected = {node["name"]: node for node in trace.to_dict()["nodes"]}
+        assert {name: strict(value) for name, (value, _) in final.items()} == {
+            name: node["value"] for name, node in expected.items()}
+        assert strict(final["z"][1]) == trace.to_dict()["dz"]
+    finally:
+        browser.switch_to.default_content()
+    assert console_errors(browser) == []
