@@ -207,6 +207,7 @@
     var n = nodes[step.nodes[0]];
     var order = model.steps.filter(function (s) { return s.kind === "backward"; })
       .map(function (s) { return s.nodes[0]; });
+    var tables = [];  // example by example, after the results
     box.appendChild(p(["The engine's backward() reaches " + n.name + " now (its order: " +
                        order.join(", ") + "): its gradient is the upstream gradient times the " +
                        "local derivative."]));
@@ -215,15 +216,16 @@
       var upstreamLabel = nodes[t.user].grad_label;
       var vector = isVector(t.upstream) || isVector(t.local);
       var prefix = t.combine ? t.combine + " " : "";
-      box.appendChild(p(["from " + t.user + (vector ? ", example by example:" : ":")]));
+      box.appendChild(p(["from " + t.user + (vector ? ", example by example (table below):" : ":")]));
       box.appendChild(eq(n.grad_label + " = " + prefix + upstreamLabel + " \u00d7 " + t.local_label +
                          ",   " + t.local_label + " = " + t.local_formula));
       if (vector) {
         var shaped = isVector(t.upstream) ? t.upstream : t.local;
-        box.appendChild(table(["example", "upstream " + upstreamLabel, "local " + t.local_label,
-                               "upstream \u00d7 local"],
-                              [cells(t.upstream), cells(t.local), cells(t.products)],
-                              shaped.index, shaped.size));
+        tables.push(p(["from " + t.user + ":"]));
+        tables.push(table(["example", "upstream " + upstreamLabel, "local " + t.local_label,
+                           "upstream \u00d7 local"],
+                          [cells(t.upstream), cells(t.local), cells(t.products)],
+                          shaped.index, shaped.size));
         if (!isVector(t.value)) box.appendChild(eq(prefix + "the products = " + t.value.short));
       } else {
         box.appendChild(eq(" ".repeat(n.grad_label.length) + " = " + t.upstream.short + " \u00d7 " +
@@ -235,16 +237,17 @@
         return t.value.short;
       }).join(" + ")]));
     }
-    var check = [eq("engine: " + n.grad_label + " = " + n.grad.short)];
+    box.appendChild(eq("engine: " + n.grad_label + " = " + n.grad.short));
     if (n.closed_formula) {
-      check.push(eq("lecture: " + n.closed_formula + " = " + n.closed.short));
-      check.push(p(["|engine \u2212 closed form| = " + n.abs_diff + "  ", agreement(n)]));
+      box.appendChild(eq("lecture: " + n.closed_formula + " = " + n.closed.short));
+      box.appendChild(p(["|engine \u2212 closed form| = " + n.abs_diff + "  ", agreement(n)]));
+      if (isVector(n.grad)) {
+        tables.push(p(["engine and closed form:"]));
+        tables.push(table(["example", "engine", "closed form"], [cells(n.grad), cells(n.closed)],
+                          n.grad.index, n.grad.size));
+      }
     }
-    check.forEach(function (c) { box.appendChild(c); });
-    if (isVector(n.grad) && n.closed) {
-      box.appendChild(table(["example", "engine", "closed form"], [cells(n.grad), cells(n.closed)],
-                            n.grad.index, n.grad.size));
-    }
+    tables.forEach(function (t) { box.appendChild(t); });
   }
 
   function explainUpdate(box) {
@@ -305,6 +308,12 @@
     target.setAttribute("class", "chart");
     var all = [];
     series.forEach(function (s) { s.values.forEach(function (v) { if (v !== null) all.push(v); }); });
+    target.appendChild(svg("text", { x: CHART_W / 2, y: 12, "text-anchor": "middle" }, [label]));
+    if (!all.length) {  // e.g. a loss of inf from the start: nothing to draw
+      target.appendChild(svg("text", { x: CHART_W / 2, y: CHART_H / 2, "text-anchor": "middle" },
+                             ["no finite values to plot (see the note below)"]));
+      return function () {};
+    }
     var low = Math.min.apply(null, all), high = Math.max.apply(null, all);
     if (!(high > low)) { high = low + 1; low = low - 1; }
     var count = series[0].values.length;
@@ -316,7 +325,6 @@
     target.appendChild(svg("text", { x: CHART_W - 12, y: CHART_H - 10, "text-anchor": "end" }, ["step " + (count - 1)]));
     target.appendChild(svg("text", { x: 4, y: 18 }, [String(+high.toPrecision(3))]));
     target.appendChild(svg("text", { x: 4, y: CHART_H - 30 }, [String(+low.toPrecision(3))]));
-    target.appendChild(svg("text", { x: CHART_W / 2, y: 12, "text-anchor": "middle" }, [label]));
     series.forEach(function (s, k) {
       var points = [];
       s.values.forEach(function (v, i) { if (v !== null) points.push(x(i) + "," + y(v)); });
