@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import lograd
-from lograd import notebook
+from lograd import jupyter_display
 from lograd.explain import explain
 
 
@@ -49,8 +49,8 @@ def test_counting_stops_past_the_limit():
     y = x
     for _ in range(10):
         y = y + x  # 10 adds, each with a constant-free pair of inputs: 11 nodes
-    assert notebook.graph_size(y, 100) == 11
-    assert notebook.graph_size(y, 4) == 5
+    assert jupyter_display.graph_size(y, 100) == 11
+    assert jupyter_display.graph_size(y, 4) == 5
 
 
 def test_importing_tensor_loads_no_matplotlib():
