@@ -14,6 +14,12 @@ backward, and sets each derivative the engine found beside the lecture's closed 
 independently with plain NumPy. Training does not use this graph: it uses the fused op
 :func:`lograd.ops.sigmoid_cross_entropy`, whose derivative is ``a - y`` without ever forming
 ``da``, which divides by zero once ``a`` rounds to 0 or 1.
+
+:meth:`Explanation.page` turns a trace into the step-through page's model
+(:mod:`lograd.stepthrough`): each gradient written as upstream gradient x local derivative, the
+local derivatives computed by the engine stage by stage (:func:`local_derivatives`), in the
+order the engine's backward() visits the nodes (:func:`backward_order`), and optionally a
+timeline of K gradient-descent steps on the same graph (:func:`descend`).
 """
 
 from __future__ import annotations
@@ -585,18 +591,46 @@ def lecture_page(trace: Explanation, steps: int = 0):
     -------
     lograd.stepthrough.StepThrough
     """
-    from lograd.stepthrough import PageNode, StepThrough, Term, Timeline, Update
+    from lograd.stepthrough import StepThrough, Timeline, Update
+
+    m, n = trace.x.shape
+    weights = [f"w{i + 1}" for i in range(n)]
+    updates = [Update(weights[i], trace.w[i], trace.dw[i], trace.w_new[i]) for i in range(n)]
+    updates.append(Update("b", trace.b, trace.db, trace.b_new))
+    timeline = None
+    if steps:
+        path = descend(trace.x, trace.w, trace.b, trace.y, trace.alpha, steps)
+        parameters = {name: path["w"][:, i] for i, name in enumerate(weights)}
+        timeline = Timeline(path["cost"], {**parameters, "b": path["b"]})
+    examples = "one example" if m == 1 else f"m = {m} examples"
+    summary = [f"z = {_linear_formula(n)}", "a = sigmoid(z)", f"L = {LOSS_FORMULA}"]
+    summary += [] if m == 1 else ["J = (1/m)*sum(L)"]
+    summary += [f"{examples}, learning rate alpha = {short(trace.alpha)}; every number is "
+                "computed by the lograd engine, each derivative beside the lecture's formula"]
+    return StepThrough(
+        title=f"The lecture's logistic-regression graph, step by step ({examples})",
+        summary=tuple(summary), nodes=_page_nodes(trace),
+        backward_order=tuple(backward_order(trace)), alpha=trace.alpha, updates=tuple(updates),
+        loss_name="L" if m == 1 else "J", loss_before=trace.cost, loss_after=trace.cost_new,
+        timeline=timeline, notes=tuple(trace.notes()), verdict=_verdict(trace))
+
+
+def _page_nodes(trace: Explanation) -> tuple:
+    """The lecture's graph node by node for the page: x1, w1, ..., xn, wn, b, y, z, a, L (, J).
+
+    Each gradient is written as its terms upstream x local (the lecture's chain rule), from
+    :func:`local_derivatives`; for m examples z, a and L carry each example's dL/d(node), as
+    the lecture's dz = a - y does, and the parameters' terms average over the examples.
+    """
+    from lograd.stepthrough import PageNode, Term
 
     m, n = trace.x.shape
     one = m == 1
     rows = {row.name: row for row in trace.rows}
     local = local_derivatives(trace)
-    features = [f"x{i + 1}" for i in range(n)]
-    weights = [f"w{i + 1}" for i in range(n)]
     cost = "L" if one else "J"
 
     def term(name, user, formula):
-        """upstream x local along the edge name -> user; a parameter's is averaged over m."""
         upstream, derivative = np.asarray(rows[user].grad), local[(name, user)]
         shared = not one and name not in ("a", "z")  # one w_i and b for every example
         with np.errstate(all="ignore"):
@@ -611,50 +645,30 @@ def lecture_page(trace: Explanation, steps: int = 0):
                         tuple(terms), row.closed_formula, row.closed, row.agrees, row.abs_diff)
 
     nodes = []
-    for i in range(n):
-        nodes.append(node(features[i], "data", f"x{i + 1}: feature {i + 1}, data"))
-        nodes.append(node(weights[i], "parameter", f"w{i + 1}: weight {i + 1}, a parameter",
-                          grad_label=f"d{cost}/dw{i + 1}",
-                          terms=[term(weights[i], "z", f"x{i + 1}")]))
+    for i in range(1, n + 1):
+        nodes.append(node(f"x{i}", "data", f"x{i}: feature {i}, data"))
+        nodes.append(node(f"w{i}", "parameter", f"w{i}: weight {i}, a parameter",
+                          grad_label=f"d{cost}/dw{i}", terms=[term(f"w{i}", "z", f"x{i}")]))
     nodes.append(node("b", "parameter", "b: bias, a parameter", grad_label=f"d{cost}/db",
                       terms=[term("b", "z", "1")]))
     nodes.append(node("y", "data", "y: the label, data"))
     nodes.append(node("z", "op", f"z = {_linear_formula(n)}",
-                      [name for pair in zip(weights, features) for name in pair] + ["b"],
-                      "dL/dz", terms=[term("z", "a", "a*(1-a)")]))
+                      [f"{v}{i}" for i in range(1, n + 1) for v in "wx"] + ["b"], "dL/dz",
+                      terms=[term("z", "a", "a*(1-a)")]))
     nodes.append(node("a", "op", "a = sigmoid(z)", ["z"], "dL/da",
                       terms=[term("a", "L", DA_FORMULA)]))
     if one:
         nodes.append(node("L", "result", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
                           seed="dL/dL = 1: backward() starts here"))
-    else:
-        share = short(local[("L", "J")][0])
-        nodes.append(node(
-            "L", "op", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
-            seed=f"dL/dL = 1 for each example, as the lecture writes dz = a - y per example; "
-                 f"dJ/dL = 1/m = {share} by the engine, which is the (1/m)*sum in dw and db"))
-        nodes.append(node("J", "result", "J = (1/m)*sum(L)", ["L"], "dJ/dJ",
-                          seed="dJ/dJ = 1: backward() starts here"))
-
-    updates = [Update(weights[i], trace.w[i], trace.dw[i], trace.w_new[i]) for i in range(n)]
-    updates.append(Update("b", trace.b, trace.db, trace.b_new))
-    timeline = None
-    if steps:
-        path = descend(trace.x, trace.w, trace.b, trace.y, trace.alpha, steps)
-        parameters = {name: path["w"][:, i] for i, name in enumerate(weights)}
-        parameters["b"] = path["b"]
-        timeline = Timeline(path["cost"], parameters)
-    examples = "one example" if one else f"m = {m} examples"
-    summary = [f"z = {_linear_formula(n)}", "a = sigmoid(z)", f"L = {LOSS_FORMULA}"]
-    summary += [] if one else ["J = (1/m)*sum(L)"]
-    summary += [f"{examples}, learning rate alpha = {short(trace.alpha)}; every number is "
-                "computed by the lograd engine, each derivative beside the lecture's formula"]
-    return StepThrough(
-        title=f"The lecture's logistic-regression graph, step by step ({examples})",
-        summary=tuple(summary), nodes=tuple(nodes), backward_order=tuple(backward_order(trace)),
-        alpha=trace.alpha, updates=tuple(updates), loss_name=cost,
-        loss_before=trace.cost, loss_after=trace.cost_new, timeline=timeline,
-        notes=tuple(trace.notes()), verdict=_verdict(trace))
+        return tuple(nodes)
+    share = short(local[("L", "J")][0])
+    nodes.append(node(
+        "L", "op", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
+        seed=f"dL/dL = 1 for each example, as the lecture writes dz = a - y per example; "
+             f"dJ/dL = 1/m = {share} by the engine, which is the (1/m)*sum in dw and db"))
+    nodes.append(node("J", "result", "J = (1/m)*sum(L)", ["L"], "dJ/dJ",
+                      seed="dJ/dJ = 1: backward() starts here"))
+    return tuple(nodes)
 
 
 def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
