@@ -3,13 +3,14 @@
 Any engine graph can be drawn: the walk starts at a result Tensor and follows ``.parents``. Each
 node is a box with its name or op, its forward value and its gradient (the numbers themselves for
 a single value, the shape for an array); arrows run from each input to the op that uses it, left
-to right in the order of the forward pass. The layout puts each node one column right of its
-furthest input (longest-path layering), pulls every input next to its first user, and orders each
-column by the average height of its neighbours.
+to right in the order of the forward pass. The layout (:mod:`lograd.graph_layout`, shared with the
+step-through page) puts each node one column right of its furthest input, pulls every input next
+to its first user, and orders each column by the average height of its neighbours.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from matplotlib.path import Path as MplPath
 from lograd._files import atomic_write, check_writable
 from lograd.engine import Tensor
 from lograd.errors import UserError
+from lograd.graph_layout import columns, layered_layout
 
 # Geometry, in inches (the axes span the figure with 1 data unit = 1 inch).
 COLUMN_PITCH = 2.35
@@ -83,14 +85,7 @@ def layers(nodes: list[Tensor]) -> dict[int, int]:
     dict of int to int
         ``id(node) -> column``, starting at 0.
     """
-    column = {}
-    for node in nodes:  # longest path from the inputs
-        column[id(node)] = 1 + max((column[id(p)] for p in node.parents), default=-1)
-    users = _users(nodes)
-    for node in nodes:  # an input sits just left of its first user, not at the far left
-        if not node.parents and users[id(node)]:
-            column[id(node)] = min(column[id(u)] for u in users[id(node)]) - 1
-    return column
+    return columns([id(node) for node in nodes], _inputs(nodes))
 
 
 def graph_figure(root: Tensor, *, title: str | None = None, max_nodes: int = 300) -> Figure:
@@ -114,7 +109,7 @@ def graph_figure(root: Tensor, *, title: str | None = None, max_nodes: int = 300
     if len(nodes) > max_nodes:
         raise ValueError(f"the graph has {len(nodes)} nodes, more than max_nodes={max_nodes} "
                          "that fit in a readable picture")
-    layout = _Layout(nodes)
+    layout = layered_layout([id(node) for node in nodes], _inputs(nodes))
     width = 2 * MARGIN + layout.n_columns * COLUMN_PITCH
     body = 2 * MARGIN + layout.n_rows * ROW_PITCH
     height = body + LEGEND_HEIGHT + (TITLE_HEIGHT if title else 0)
@@ -175,74 +170,42 @@ def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) 
     check_writable(path, "graph file")  # before drawing
     fig = graph_figure(root, title=title)
     with atomic_write(path, what="graph file") as f, \
-            matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lograd"}):
+            matplotlib.rc_context(_SVG_SETTINGS):
         fig.savefig(f, format=suffix[1:], dpi=dpi)
     return path
 
+
+def graph_svg(root: Tensor, *, title: str | None = None, max_nodes: int = 300) -> str:
+    """The picture of :func:`graph_figure` as SVG text (labels stay text), e.g. for a notebook.
+
+    Parameters
+    ----------
+    root : Tensor
+    title : str, optional
+    max_nodes : int, default 300
+        Larger graphs raise ValueError.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` document.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_SVG_SETTINGS):
+        graph_figure(root, title=title, max_nodes=max_nodes).savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+# Text stays text (searchable, selectable), and ids are the same on every run.
+_SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "lograd"}
 
 _LEGEND = ("blue: parameters (need a gradient)   grey: data and constants   white: operations   "
            "arrows: forward pass   grad: d(result)/d(node) after backward()")
 
 
-def _users(nodes):
-    users = {id(node): [] for node in nodes}
-    for node in nodes:
-        for parent in node.parents:
-            users[id(parent)].append(node)
-    return users
-
-
-class _Layout:
-    """Columns and heights for the nodes, with a waypoint in each column a long arrow crosses.
-
-    Keys are ``id(node)`` for nodes and ``(edge number, column)`` for waypoints, which take a
-    slot in their column like a node, so long arrows run between boxes instead of through them.
-    """
-
-    def __init__(self, nodes):
-        column = layers(nodes)
-        self.routes = []  # per edge: the keys it passes, input first
-        above, below = {}, {}  # key -> neighbouring keys in earlier / later columns
-        by_column = {}
-        for node in nodes:
-            by_column.setdefault(column[id(node)], []).append(id(node))
-        for node in nodes:
-            for parent in node.parents:
-                first, last = column[id(parent)], column[id(node)]
-                waypoints = [(len(self.routes), col) for col in range(first + 1, last)]
-                route = [id(parent), *waypoints, id(node)]
-                for key in waypoints:
-                    by_column[key[1]].append(key)
-                for earlier, later in zip(route, route[1:]):
-                    below.setdefault(earlier, []).append(later)
-                    above.setdefault(later, []).append(earlier)
-                self.routes.append(route)
-        self.n_columns = max(column.values()) + 1
-        self.n_rows = max(len(keys) for keys in by_column.values())
-        self._order(by_column, above, below)
-        self.position = {key: (col, height) for col, keys in by_column.items()
-                         for key, height in zip(keys, _heights(len(keys)))}
-
-    @staticmethod
-    def _order(by_column, above, below):
-        """Two sweeps right then left, sorting each column by its neighbours' mean height."""
-        for _ in range(2):
-            for neighbours, columns in ((above, sorted(by_column)),
-                                        (below, sorted(by_column, reverse=True))):
-                for col in columns:
-                    height = {key: h for keys in by_column.values()
-                              for key, h in zip(keys, _heights(len(keys)))}
-                    by_column[col] = sorted(by_column[col], key=lambda key: -_mean(
-                        [height[k] for k in neighbours.get(key, [])], default=height[key]))
-
-
-def _heights(count):
-    """Slot heights, top first, centred on 0."""
-    return [(count - 1) / 2 - i for i in range(count)]
-
-
-def _mean(values, default):
-    return sum(values) / len(values) if values else default
+def _inputs(nodes):
+    """``id(node) -> ids of its inputs``, the graph as :mod:`lograd.graph_layout` takes it."""
+    return {id(node): [id(p) for p in node.parents] for node in nodes}
 
 
 def _kind(node: Tensor, root: Tensor) -> str:
@@ -304,6 +267,4 @@ def _arrow(ax, centers):
     ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10, linewidth=0.9,
                                  color="#6c757d", zorder=1))
 
-
-
-__all__ = ["draw_graph", "graph_figure", "graph_nodes", "layers"]
+__all__ = ["draw_graph", "graph_figure", "graph_svg", "graph_nodes", "layers"]

@@ -220,6 +220,11 @@ class Tensor:
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({self.data!r}{made_by}{grad})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from lograd.jupyter_display import tensor_mimebundle  # Jupyter: the graph as SVG, lazily
+
+        return tensor_mimebundle(self, include, exclude)
+
     def zero_grad(self) -> None:
         """Forget the stored gradient."""
         self.grad = None

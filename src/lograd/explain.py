@@ -14,6 +14,12 @@ backward, and sets each derivative the engine found beside the lecture's closed 
 independently with plain NumPy. Training does not use this graph: it uses the fused op
 :func:`lograd.ops.sigmoid_cross_entropy`, whose derivative is ``a - y`` without ever forming
 ``da``, which divides by zero once ``a`` rounds to 0 or 1.
+
+:meth:`Explanation.page` turns a trace into the step-through page's model
+(:mod:`lograd.stepthrough`): each gradient written as upstream gradient x local derivative, the
+local derivatives computed by the engine stage by stage (:func:`local_derivatives`), in the
+order the engine's backward() visits the nodes (:func:`backward_order`), and optionally a
+timeline of K gradient-descent steps on the same graph (:func:`descend`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd import ops
+from lograd._format import jsonable, short
 from lograd.engine import Tensor, no_grad
 from lograd.errors import UserError
 
@@ -200,34 +207,34 @@ class Explanation:
         one = self.m == 1
 
         def per_example(values):
-            return _jsonable(values[0] if one else values)
+            return jsonable(values[0] if one else values)
 
         out = {
             "m": self.m,
             "n": self.n,
-            "x": _jsonable(self.x[0] if one else self.x),
+            "x": jsonable(self.x[0] if one else self.x),
             "y": per_example(self.y),
-            "w": _jsonable(self.w),
-            "b": _jsonable(self.b),
-            "alpha": _jsonable(self.alpha),
+            "w": jsonable(self.w),
+            "b": jsonable(self.b),
+            "alpha": jsonable(self.alpha),
         }
         for key in ("z", "a", "loss", "da", "dz"):
             out[key] = per_example(getattr(self, key))
         out.update(
-            dw=_jsonable(self.dw), db=_jsonable(self.db), w_new=_jsonable(self.w_new),
-            b_new=_jsonable(self.b_new), loss_new=per_example(self.loss_new),
-            cost=_jsonable(self.cost), cost_new=_jsonable(self.cost_new),
+            dw=jsonable(self.dw), db=jsonable(self.db), w_new=jsonable(self.w_new),
+            b_new=jsonable(self.b_new), loss_new=per_example(self.loss_new),
+            cost=jsonable(self.cost), cost_new=jsonable(self.cost_new),
         )
         out["closed_form"] = {
-            key: (per_example(value) if key not in ("dw", "db") else _jsonable(value))
+            key: (per_example(value) if key not in ("dw", "db") else jsonable(value))
             for key, value in self.closed.items()
         }
         out["fused"] = {
-            key: (per_example(value) if key in ("loss", "dz", "loss_new") else _jsonable(value))
+            key: (per_example(value) if key in ("loss", "dz", "loss_new") else jsonable(value))
             for key, value in self.fused.items()
         }
         out["agree"] = self.agrees
-        out["max_abs_diff"] = _jsonable(self.max_abs_diff)
+        out["max_abs_diff"] = jsonable(self.max_abs_diff)
         out["saturated"] = bool(self.saturated.any())
         out["notes"] = self.notes()
         out["nodes"] = [_row_dict(row) for row in self.rows]
@@ -239,6 +246,45 @@ class Explanation:
 
     def __str__(self) -> str:
         return self.table()
+
+    def page(self, steps: int = 0):
+        """The step-through page's model (:class:`lograd.stepthrough.StepThrough`).
+
+        Parameters
+        ----------
+        steps : int, default 0
+            With K > 0, add a timeline of K gradient-descent steps computed by the engine.
+        """
+        return lecture_page(self, steps)
+
+    def write_html(self, path, steps: int = 0) -> None:
+        """Write the step-through page to ``path``: one self-contained HTML file, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        steps : int, default 0
+            With K > 0, the page has a timeline of K gradient-descent steps.
+        """
+        self.page(steps).write(path)
+
+    def show(self, steps: int = 0, height: int = 760) -> None:
+        """Display the step-through page inline in a Jupyter notebook (in an iframe).
+
+        Parameters
+        ----------
+        steps : int, default 0
+            With K > 0, the page has a timeline of K gradient-descent steps.
+        height : int, default 760
+            Of the iframe, in pixels. Click into it, then step with the arrow keys.
+        """
+        from IPython.display import HTML, display
+
+        display(HTML(self.page(steps).iframe(height)))
+
+    def _repr_html_(self) -> str:
+        """The nodes as an HTML table, for Jupyter."""
+        return self.page().table_html()
 
 
 def explain(x=DEFAULT_X, w=DEFAULT_W, b=DEFAULT_B, y=DEFAULT_Y, alpha=DEFAULT_ALPHA) -> Explanation:
@@ -314,16 +360,20 @@ def lecture_graph(x, w, b, y) -> dict[str, Tensor]:
     """
     nodes = _linear_graph(x, w, b)
     y_node = Tensor(_per_example_input(y), name="y")
-    a = nodes["z"].sigmoid()
+    a = _named(nodes["z"].sigmoid(), "a")
+    nodes.update(y=y_node, a=a, L=_log_loss(a, y_node))
+    if x.shape[0] > 1:
+        nodes["J"] = _named(nodes["L"].mean(), "J")
+    return nodes
+
+
+def _log_loss(a: Tensor, y: Tensor) -> Tensor:
+    """L = -(y*log(a) + (1-y)*log(1-a)), one named node per operation."""
     log_a = _named(a.log(), "log(a)")
     log_1ma = _named(_named(1.0 - a, "1-a").log(), "log(1-a)")
-    y_log_a = _named(y_node * log_a, "y*log(a)")
-    rest = _named(_named(1.0 - y_node, "1-y") * log_1ma, "(1-y)*log(1-a)")
-    loss = -_named(y_log_a + rest, "-L")
-    nodes.update(y=y_node, a=_named(a, "a"), L=_named(loss, "L"))
-    if x.shape[0] > 1:
-        nodes["J"] = _named(loss.mean(), "J")
-    return nodes
+    y_log_a = _named(y * log_a, "y*log(a)")
+    rest = _named(_named(1.0 - y, "1-y") * log_1ma, "(1-y)*log(1-a)")
+    return _named(-_named(y_log_a + rest, "-L"), "L")
 
 
 def _linear_graph(x, w, b) -> dict[str, Tensor]:
@@ -466,11 +516,199 @@ def _linear_formula(n: int) -> str:
 
 def _row_dict(row: NodeRow) -> dict:
     return {
-        "name": row.name, "formula": row.formula, "value": _jsonable(row.value),
-        "grad": _jsonable(row.grad), "closed_formula": row.closed_formula or None,
-        "closed": _jsonable(row.closed), "abs_diff": _jsonable(row.abs_diff),
+        "name": row.name, "formula": row.formula, "value": jsonable(row.value),
+        "grad": jsonable(row.grad), "closed_formula": row.closed_formula or None,
+        "closed": jsonable(row.closed), "abs_diff": jsonable(row.abs_diff),
         "agree": row.agrees,
     }
+
+
+# -- the step-through page ------------------------------------------------------------------------
+def backward_order(trace: Explanation) -> list[str]:
+    """The named nodes with a derivative, in the order the engine's backward() visits them.
+
+    For m examples that is the pass from J (the per-example pass from L visits z, a, L in the
+    same order).
+    """
+    # The engine's backward plan, as lograd.compiled also reads it: reversed topological order.
+    from lograd.engine import backward_order
+
+    named = {row.name for row in trace.rows if row.grad is not None}
+    return [node.name for node in reversed(backward_order(trace.graph)) if node.name in named]
+
+
+def local_derivatives(trace: Explanation) -> dict[tuple[str, str], np.ndarray]:
+    """d(user)/d(input) along each edge of the lecture's graph, computed by the engine.
+
+    Each stage of :func:`lecture_graph` is run on its own from fresh leaves holding the trace's
+    values, and backward from the stage's output with upstream gradient 1 for every example.
+    The parameters get one copy per example, so their local derivatives come out per example
+    (x_i for w_i) instead of summed over the examples as a shared parameter's gradient is.
+
+    Returns
+    -------
+    dict
+        ``(input, user) -> array``: ``(w_i, z), (b, z), (z, a), (a, L)`` and, for m > 1,
+        ``(L, J)``, each of shape () for one example or (m,).
+    """
+    m, n = trace.x.shape
+    one = m == 1
+    local = {}
+    with np.errstate(all="ignore"):
+        copies = _linear_graph(trace.x, trace.w if one else np.repeat(trace.w[:, None], m, axis=1),
+                               trace.b if one else np.full(m, trace.b))
+        _seed_ones(copies["z"])
+        for name in [f"w{i + 1}" for i in range(n)] + ["b"]:
+            local[(name, "z")] = np.asarray(copies[name].grad)
+        z = Tensor(_per_example_input(trace.z), requires_grad=True)
+        _seed_ones(z.sigmoid())
+        local[("z", "a")] = np.asarray(z.grad)
+        a = Tensor(_per_example_input(trace.a), requires_grad=True)
+        _seed_ones(_log_loss(a, Tensor(_per_example_input(trace.y))))
+        local[("a", "L")] = np.asarray(a.grad)
+        if not one:
+            loss = Tensor(trace.loss, requires_grad=True)
+            loss.mean().backward()
+            local[("L", "J")] = np.asarray(loss.grad)
+    return local
+
+
+def _seed_ones(output: Tensor) -> None:
+    output.backward(np.ones_like(output.data))
+
+
+def lecture_page(trace: Explanation, steps: int = 0):
+    """The trace as a :class:`lograd.stepthrough.StepThrough` (the step-through page's model).
+
+    Parameters
+    ----------
+    trace : Explanation
+    steps : int, default 0
+        With K > 0, a timeline of K gradient-descent steps from the trace's starting point,
+        computed by :func:`descend`.
+
+    Returns
+    -------
+    lograd.stepthrough.StepThrough
+    """
+    from lograd.stepthrough import StepThrough, Timeline, Update
+
+    m, n = trace.x.shape
+    weights = [f"w{i + 1}" for i in range(n)]
+    updates = [Update(weights[i], trace.w[i], trace.dw[i], trace.w_new[i]) for i in range(n)]
+    updates.append(Update("b", trace.b, trace.db, trace.b_new))
+    timeline = None
+    if steps:
+        path = descend(trace.x, trace.w, trace.b, trace.y, trace.alpha, steps)
+        parameters = {name: path["w"][:, i] for i, name in enumerate(weights)}
+        timeline = Timeline(path["cost"], {**parameters, "b": path["b"]})
+    examples = "one example" if m == 1 else f"m = {m} examples"
+    summary = [f"z = {_linear_formula(n)}", "a = sigmoid(z)", f"L = {LOSS_FORMULA}"]
+    summary += [] if m == 1 else ["J = (1/m)*sum(L)"]
+    summary += [f"{examples}, learning rate alpha = {short(trace.alpha)}; every number is "
+                "computed by the lograd engine, each derivative beside the lecture's formula"]
+    return StepThrough(
+        title=f"The lecture's logistic-regression graph, step by step ({examples})",
+        summary=tuple(summary), nodes=_page_nodes(trace),
+        backward_order=tuple(backward_order(trace)), alpha=trace.alpha, updates=tuple(updates),
+        loss_name="L" if m == 1 else "J", loss_before=trace.cost, loss_after=trace.cost_new,
+        timeline=timeline, notes=tuple(trace.notes()), verdict=_verdict(trace))
+
+
+def _page_nodes(trace: Explanation) -> tuple:
+    """The lecture's graph node by node for the page: x1, w1, ..., xn, wn, b, y, z, a, L (, J).
+
+    Each gradient is written as its terms upstream x local (the lecture's chain rule), from
+    :func:`local_derivatives`; for m examples z, a and L carry each example's dL/d(node), as
+    the lecture's dz = a - y does, and the parameters' terms average over the examples.
+    """
+    from lograd.stepthrough import PageNode, Term
+
+    m, n = trace.x.shape
+    one = m == 1
+    rows = {row.name: row for row in trace.rows}
+    local = local_derivatives(trace)
+    cost = "L" if one else "J"
+
+    def term(name, user, formula):
+        upstream, derivative = np.asarray(rows[user].grad), local[(name, user)]
+        shared = not one and name not in ("a", "z")  # one w_i and b for every example
+        with np.errstate(all="ignore"):
+            value = np.mean(upstream * derivative) if shared else upstream * derivative
+        return Term(user, upstream, f"\u2202{user}/\u2202{name}", formula, derivative,
+                    "(1/m)*sum over examples of" if shared else "", np.asarray(value))
+
+    def node(name, kind, formula, inputs=(), grad_label="", seed="", terms=()):
+        row = rows[name]
+        return PageNode(name, kind, formula, np.asarray(row.value), tuple(inputs),
+                        None if row.grad is None else np.asarray(row.grad), grad_label, seed,
+                        tuple(terms), row.closed_formula, row.closed, row.agrees, row.abs_diff)
+
+    nodes = []
+    for i in range(1, n + 1):
+        nodes.append(node(f"x{i}", "data", f"x{i}: feature {i}, data"))
+        nodes.append(node(f"w{i}", "parameter", f"w{i}: weight {i}, a parameter",
+                          grad_label=f"d{cost}/dw{i}", terms=[term(f"w{i}", "z", f"x{i}")]))
+    nodes.append(node("b", "parameter", "b: bias, a parameter", grad_label=f"d{cost}/db",
+                      terms=[term("b", "z", "1")]))
+    nodes.append(node("y", "data", "y: the label, data"))
+    nodes.append(node("z", "op", f"z = {_linear_formula(n)}",
+                      [f"{v}{i}" for i in range(1, n + 1) for v in "wx"] + ["b"], "dL/dz",
+                      terms=[term("z", "a", "a*(1-a)")]))
+    nodes.append(node("a", "op", "a = sigmoid(z)", ["z"], "dL/da",
+                      terms=[term("a", "L", DA_FORMULA)]))
+    if one:
+        nodes.append(node("L", "result", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
+                          seed="dL/dL = 1: backward() starts here"))
+        return tuple(nodes)
+    share = short(local[("L", "J")][0])
+    nodes.append(node(
+        "L", "op", f"L = {LOSS_FORMULA}", ["a", "y"], "dL/dL",
+        seed=f"dL/dL = 1 for each example, as the lecture writes dz = a - y per example; "
+             f"dJ/dL = 1/m = {share} by the engine, which is the (1/m)*sum in dw and db"))
+    nodes.append(node("J", "result", "J = (1/m)*sum(L)", ["L"], "dJ/dJ",
+                      seed="dJ/dJ = 1: backward() starts here"))
+    return tuple(nodes)
+
+
+def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
+    """K steps of gradient descent on the lecture's graph, each forward and backward by the engine.
+
+    Parameters
+    ----------
+    x, w, b, y, alpha
+        As for :func:`explain`.
+    steps : int
+        K, from 1 to :data:`lograd.stepthrough.MAX_TIMELINE_STEPS`.
+
+    Returns
+    -------
+    dict
+        ``cost`` of shape (K+1,): J = mean(L) (L for one example) at the start and after each
+        step;
+        ``w`` of shape (K+1, n) and ``b`` of shape (K+1,): the parameters at those points.
+    """
+    from lograd.stepthrough import MAX_TIMELINE_STEPS
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
+            1 <= steps <= MAX_TIMELINE_STEPS):
+        raise UserError(f"steps must be a whole number from 1 to {MAX_TIMELINE_STEPS}; "
+                        f"got {steps!r}")
+    x, w, b, y, alpha = _validated(x, w, b, y, alpha)
+    cost = np.empty(steps + 1)
+    ws, bs = np.empty((steps + 1, w.size)), np.empty(steps + 1)
+    with np.errstate(all="ignore"):
+        for k in range(steps + 1):
+            nodes = lecture_graph(x, w, b, y)
+            root = nodes["J"] if "J" in nodes else nodes["L"]
+            # J as the trace reports it: the mean of the engine's per-example losses
+            cost[k], ws[k], bs[k] = np.mean(nodes["L"].data), w, b
+            if k == steps:
+                break
+            root.backward()
+            dw = np.array([nodes[f"w{i + 1}"].grad for i in range(w.size)], dtype=np.float64)
+            w, b = w - alpha * dw, b - alpha * float(nodes["b"].grad)
+    return {"cost": cost, "w": ws, "b": bs}
 
 
 # -- the terminal table ---------------------------------------------------------------------------
@@ -481,19 +719,20 @@ def _render(trace: Explanation) -> str:
     lines = [f"The lecture's graph for {examples}, forward and backward through the lograd engine:",
              f"  z = {linear}", "  a = sigmoid(z)", f"  L = {LOSS_FORMULA}"]
     lines += [] if one else ["  J = (1/m)*sum(L)"]
-    backward = [row for row in reversed(trace.rows) if row.grad is not None]  # visiting order
+    by_name = {row.name: row for row in trace.rows}
+    backward = [by_name[name] for name in backward_order(trace)]
     if one:
         lines += ["", "Forward pass:", ""]
         lines += _format_table(("node", "computed as", "value"),
-                               [[row.name, row.formula, _num(row.value)] for row in trace.rows])
+                               [[row.name, row.formula, short(row.value)] for row in trace.rows])
         lines += ["", "Backward pass: dL/d(node) from the engine's backward(), node by node as it "
                   "runs,", "beside the lecture's formula evaluated on its own:", ""]
         lines += _format_table(_BACKWARD_HEADER, [
-            [row.name, _num(row.grad)] + _check_cells(row) for row in backward])
+            [row.name, short(row.grad)] + _check_cells(row) for row in backward])
         chain_rule = trace.closed["dz_chain"][0]
         lines += [""] + _wrap(
-            f"Chain rule by hand: dz = da*a*(1-a) = {_num(chain_rule)}; the lecture's shortcut "
-            f"dz = a - y = {_num(trace.closed['dz'][0])} (difference "
+            f"Chain rule by hand: dz = da*a*(1-a) = {short(chain_rule)}; the lecture's shortcut "
+            f"dz = a - y = {short(trace.closed['dz'][0])} (difference "
             f"{_diff(abs(chain_rule - trace.closed['dz'][0]))}).")
     else:
         lines += ["", "Forward pass, per example:", ""]
@@ -505,7 +744,7 @@ def _render(trace: Explanation) -> str:
                   "lecture's", "averaged dw and db:", ""]
         header = ("node", "value") + _BACKWARD_HEADER[1:]
         lines += _format_table(header, [
-            [row.name, _num(row.value), _num(row.grad)] + _check_cells(row)
+            [row.name, short(row.value), short(row.grad)] + _check_cells(row)
             for row in backward if row.name not in ("a", "z", "L")])
     lines += [""] + _step_lines(trace) + [""] + _fused_lines(trace)
     notes = trace.notes()
@@ -520,7 +759,7 @@ _AGREES = {True: "yes", False: "NO", None: "not finite"}
 
 
 def _check_cells(row: NodeRow) -> list[str]:
-    return [row.closed_formula, _num(row.closed), _diff(row.abs_diff), _AGREES[row.agrees]]
+    return [row.closed_formula, short(row.closed), _diff(row.abs_diff), _AGREES[row.agrees]]
 
 
 def _more_examples(trace: Explanation) -> list[str]:
@@ -531,8 +770,8 @@ def _more_examples(trace: Explanation) -> list[str]:
 
 def _forward_examples(trace: Explanation):
     header = ["i"] + [f"x{j + 1}" for j in range(trace.n)] + ["y", "z", "a", "L"]
-    rows = [[str(i + 1)] + [_num(v) for v in trace.x[i]]
-            + [_num(v) for v in (trace.y[i], trace.z[i], trace.a[i], trace.loss[i])]
+    rows = [[str(i + 1)] + [short(v) for v in trace.x[i]]
+            + [short(v) for v in (trace.y[i], trace.z[i], trace.a[i], trace.loss[i])]
             for i in range(min(trace.m, MAX_TABLE_EXAMPLES))]
     return header, rows
 
@@ -544,13 +783,13 @@ def _backward_examples(trace: Explanation):
         engine = np.array([trace.da[i], trace.dz[i]])
         closed = np.array([trace.closed["da"][i], trace.closed["dz"][i]])
         row = NodeRow("", "", engine, engine, "", closed)
-        rows.append([str(i + 1), _num(engine[0]), _num(closed[0]), _num(engine[1]),
-                     _num(closed[1]), _diff(row.abs_diff), _AGREES[row.agrees]])
+        rows.append([str(i + 1), short(engine[0]), short(closed[0]), short(engine[1]),
+                     short(closed[1]), _diff(row.abs_diff), _AGREES[row.agrees]])
     return header, rows
 
 
 def _step_lines(trace: Explanation) -> list[str]:
-    lines = [f"Gradient-descent step, alpha = {_num(trace.alpha)}: "
+    lines = [f"Gradient-descent step, alpha = {short(trace.alpha)}: "
              "w_i := w_i - alpha*dw_i, b := b - alpha*db", ""]
     names = [f"w{i + 1}" for i in range(trace.n)] + ["b"]
     old = list(trace.w) + [trace.b]
@@ -558,28 +797,28 @@ def _step_lines(trace: Explanation) -> list[str]:
     new = list(trace.w_new) + [trace.b_new]
     width = max(len(name) for name in names)
     for name, before, grad, after in zip(names, old, grads, new):
-        lines.append(f"  {name:<{width}} := {_num(before)} - {_num(trace.alpha)}*({_num(grad)})"
-                     f" = {_num(after)}")
+        lines.append(f"  {name:<{width}} := {short(before)} - {short(trace.alpha)}*({short(grad)})"
+                     f" = {short(after)}")
     lines.append("")
     if trace.m == 1:
         before, after = trace.loss[0], trace.loss_new[0]
-        lines.append(f"Loss L before the step: {_num(before)}   after: {_num(after)}"
-                     f"   change: {_num(after - before)}")
+        lines.append(f"Loss L before the step: {short(before)}   after: {short(after)}"
+                     f"   change: {short(after - before)}")
     else:
-        lines.append(f"Cost J = (1/m)*sum(L) before the step: {_num(trace.cost)}   after: "
-                     f"{_num(trace.cost_new)}   change: {_num(trace.cost_new - trace.cost)}")
+        lines.append(f"Cost J = (1/m)*sum(L) before the step: {short(trace.cost)}   after: "
+                     f"{short(trace.cost_new)}   change: {short(trace.cost_new - trace.cost)}")
     return lines
 
 
 def _fused_lines(trace: Explanation) -> list[str]:
     fused = trace.fused
     if trace.m == 1:
-        values = f"L = {_num(fused['loss'][0])}, dz = {_num(fused['dz'][0])}"
+        values = f"L = {short(fused['loss'][0])}, dz = {short(fused['dz'][0])}"
     else:
-        values = (f"J = {_num(float(np.mean(fused['loss'])))}, dJ/db = mean(dz) = "
-                  f"{_num(fused['db'])}")
-    cost_new = _num(float(np.mean(fused["loss_new"])))
-    step = (f"w := [{', '.join(_num(v) for v in fused['w_new'])}], b := {_num(fused['b_new'])}, "
+        values = (f"J = {short(float(np.mean(fused['loss'])))}, dJ/db = mean(dz) = "
+                  f"{short(fused['db'])}")
+    cost_new = short(float(np.mean(fused["loss_new"])))
+    step = (f"w := [{', '.join(short(v) for v in fused['w_new'])}], b := {short(fused['b_new'])}, "
             f"{'L' if trace.m == 1 else 'J'} after: {cost_new}")
     return _wrap("Training uses the fused op ops.sigmoid_cross_entropy(z, y) = log(1+e^z) - y*z, "
                  "whose derivative is dz = sigmoid(z) - y with no da:") + [
@@ -601,12 +840,12 @@ def _saturation_note(trace: Explanation, i: int) -> str:
     a, y = trace.a[i], trace.y[i]
     zero_side = "a" if a == 0.0 else "1-a"
     return (
-        f"{where}a = {_num(a)} exactly in float64 (z = {_num(trace.z[i])}), so {zero_side} = 0: "
-        f"da = {DA_FORMULA} divides by zero (da = {_num(trace.closed['da'][i])}), and "
-        f"log({zero_side}) = -inf in the graph makes L = {_num(trace.loss[i])} and the "
-        f"engine's da = {_num(trace.da[i])}, dz = {_num(trace.dz[i])}. The closed form "
-        f"dz = a - y = {_num(a - y)} stays exact, and so does the fused op that training uses: "
-        f"loss {_num(trace.fused['loss'][i])}, dz {_num(trace.fused['dz'][i])}."
+        f"{where}a = {short(a)} exactly in float64 (z = {short(trace.z[i])}), so {zero_side} = 0: "
+        f"da = {DA_FORMULA} divides by zero (da = {short(trace.closed['da'][i])}), and "
+        f"log({zero_side}) = -inf in the graph makes L = {short(trace.loss[i])} and the "
+        f"engine's da = {short(trace.da[i])}, dz = {short(trace.dz[i])}. The closed form "
+        f"dz = a - y = {short(a - y)} stays exact, and so does the fused op that training uses: "
+        f"loss {short(trace.fused['loss'][i])}, dz {short(trace.fused['dz'][i])}."
     )
 
 
@@ -619,14 +858,6 @@ def _format_table(header, rows) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     return ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
             for line in [header, *rows]]
-
-
-def _num(value) -> str:
-    """6 significant digits: enough to check by hand, short enough to read."""
-    value = float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else value
-    if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else str(value)
-    return "[" + ", ".join(_num(v) for v in np.asarray(value).reshape(-1)) + "]"
 
 
 def _diff(value) -> str:
@@ -709,15 +940,5 @@ def _like(values: np.ndarray, one: bool) -> np.ndarray:
     return values.reshape(()) if one else values
 
 
-def _jsonable(value):
-    """Floats and nested lists for json; inf and nan (not valid JSON) become None."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim == 0:
-        number = float(array)
-        return number if math.isfinite(number) else None
-    return [_jsonable(v) for v in array]
-
-
-__all__ = ["explain", "Explanation", "NodeRow", "lecture_graph", "closed_forms"]
+__all__ = ["explain", "Explanation", "NodeRow", "lecture_graph", "closed_forms", "descend",
+           "lecture_page", "local_derivatives", "backward_order"]

@@ -1,6 +1,7 @@
 """`lograd explain` driven as a user drives it: a subprocess, its output, its exit status."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -120,10 +121,17 @@ BAD_CSV = {
     (["--data", "{tmp}/ragged.csv", "--x", 1, 2], "not both"),
     (["--svg", "{tmp}/graph.png"], "must end in .svg"),
     (["--png", "{tmp}/missing/graph.png"], "does not exist"),
+    (["--html", "{tmp}/missing/page.html"], "missing/page.html: directory"),
+    (["--html", "{tmp}/page.svg"], "must end in .html"),
+    (["--steps", 5], "give --html FILE too"),
+    (["--html", "{tmp}/page.html", "--steps", 0], "--steps 0: give a number of steps from 1"),
+    (["--html", "{tmp}/page.html", "--steps", "ten"], "invalid int value"),
+    (["--data", "{tmp}/data.html", "--html", "{tmp}/data.html"], "is the input --data"),
 ])
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
     for name, text in BAD_CSV.items():
         (tmp_path / name).write_text(text)
+    (tmp_path / "data.html").write_text("x1,y\n1,1\n2,0\n")
     args = [str(a).format(tmp=tmp_path) for a in args]
     result = lograd_explain(*args)
     assert result.returncode == 2
@@ -132,4 +140,29 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, args, message):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("lograd explain: error:") and message in lines[0]
     assert result.stdout == ""
-    assert not (tmp_path / "graph.png").exists()
+    assert not (tmp_path / "graph.png").exists() and not (tmp_path / "page.html").exists()
+    assert (tmp_path / "data.html").read_text() == "x1,y\n1,1\n2,0\n"  # inputs untouched
+
+
+def embedded_model(page):
+    match = re.search(r'<script type="application/json" id="lograd-model">(.*?)</script>', page,
+                      re.S)
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
+def test_html_page_carries_the_json_numbers_and_the_timeline(tmp_path):
+    csv = tmp_path / "examples.csv"
+    csv.write_text("x1,x2,y\n1,2,1\n3,-1,0\n0.5,0.5,1\n")
+    (tmp_path / "page.html").write_text("an old page")
+    result = lograd_explain("--data", csv, "--html", "page.html", "--steps", 7, "--json",
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = strict_json(result.stdout)
+    assert data == same_json(explain([[1, 2], [3, -1], [0.5, 0.5]], y=[1, 0, 1]))
+    model = embedded_model((tmp_path / "page.html").read_text(encoding="utf-8"))
+    values = {node["name"]: strict_json(node["value"]["exact"]) for node in model["nodes"]}
+    assert values == {node["name"]: node["value"] for node in data["nodes"]}
+    assert len(model["timeline"]["loss"]) == 8
+    assert model["timeline"]["loss"][0] == data["cost"]
+    assert model["timeline"]["loss"][1] == data["cost_new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples.csv", "page.html"]

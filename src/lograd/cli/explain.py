@@ -5,6 +5,7 @@
     lograd explain --x 1 2 --y 1 --x 3 -1 --y 0      # m examples: J = (1/m) sum L
     lograd explain --data examples.csv --json        # columns x1..xn and y
     lograd explain --svg graph.svg                   # also draw the graph with its numbers
+    lograd explain --html lecture.html --steps 100   # a page that steps through it all
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from lograd.errors import UserError
 from lograd.explain import DEFAULT_ALPHA, DEFAULT_B, DEFAULT_W, DEFAULT_X, DEFAULT_Y, explain
+from lograd.stepthrough import MAX_TIMELINE_STEPS
 
 # argparse takes "-2.0" as a value only when it matches its own negative-number pattern, which
 # (before Python 3.13) misses "-1e-3", "-2." and "-inf"; none of our options looks like a number.
@@ -59,15 +61,18 @@ def register(subparsers) -> None:
                         help="print one JSON object (full precision) instead of the table")
     parser.add_argument("--svg", metavar="FILE", help="also draw the graph to an SVG file")
     parser.add_argument("--png", metavar="FILE", help="also draw the graph to a PNG file")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write a page (one self-contained HTML file) that steps "
+                             "through the forward and backward pass node by node and the update")
+    parser.add_argument("--steps", type=int, metavar="K",
+                        help="with --html: add a timeline of K gradient-descent steps (1 to "
+                             f"{MAX_TIMELINE_STEPS}), each computed by the engine")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Handle ``lograd explain``; returns the exit status."""
-    from lograd._files import check_outputs
-
-    check_outputs({"--svg": args.svg, "--png": args.png},
-                  [("--data", args.data)] if args.data else [])
+    _check_outputs(args)
     x, y = _examples(args)
     if args.w is None and np.shape(x)[-1] != len(DEFAULT_W):
         raise UserError(f"--w is needed: the examples have {np.shape(x)[-1]} features and the "
@@ -86,6 +91,8 @@ def run(args) -> int:
         for path in filter(None, (args.svg, args.png)):
             _check_extension(path, ".svg" if path == args.svg else ".png")
             draw_graph(trace.graph, path, title=title)
+    if args.html:
+        trace.page(args.steps or 0).write(args.html, what="--html")
     if args.json:
         print(json.dumps(trace.to_dict(), indent=2, allow_nan=False))
     else:
@@ -126,6 +133,21 @@ def _read_examples(path, target):
         raise UserError(f"{table.source}: {where} {bad[0] + first}, label column "
                         f"{table.schema.target!r}: {labels[bad[0]].item()!r} is not 0 or 1")
     return table.X, labels.astype(np.float64)
+
+
+def _check_outputs(args):
+    """Every output option names a file of its kind, never the --data input or another output."""
+    from lograd._files import check_outputs
+
+    if args.steps is not None and not args.html:
+        raise UserError("--steps adds a timeline to the page: give --html FILE too")
+    if args.steps is not None and not 1 <= args.steps <= MAX_TIMELINE_STEPS:
+        raise UserError(f"--steps {args.steps}: give a number of steps from 1 to "
+                        f"{MAX_TIMELINE_STEPS}")
+    if args.html and not args.html.lower().endswith((".html", ".htm")):
+        raise UserError(f"--html {args.html}: the file name must end in .html")
+    check_outputs({"--svg": args.svg, "--png": args.png, "--html": args.html},
+                  [("--data", args.data)] if args.data else [])
 
 
 def _check_extension(path, suffix):
