@@ -29,16 +29,11 @@ def _fail(name, value, expected):
 
 
 def resolved_penalty(est):
-    """The penalty a fit uses: ``est.penalty``, or for ``'auto'`` the one scikit-learn 1.9
-    selects from ``l1_ratio`` and ``C``: None for ``C=np.inf``, else 'l2' for ``l1_ratio`` None
-    or 0, 'l1' for 1, 'elasticnet' in between."""
-    if est.penalty != "auto":
-        return est.penalty
-    if est.C == np.inf:
-        return None
-    if est.l1_ratio is None or est.l1_ratio == 0:
-        return "l2"
-    return "l1" if est.l1_ratio == 1 else "elasticnet"
+    """The penalty a fit of ``est`` uses (``'auto'`` resolved, see
+    :func:`lograd.objective.resolve_penalty`)."""
+    from lograd.objective import resolve_penalty
+
+    return resolve_penalty(est.penalty, est.C, est.l1_ratio)
 
 
 def check_params(est) -> None:

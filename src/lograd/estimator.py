@@ -403,7 +403,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches take rows: CSC row slicing would scan every column
         target = _encode(y, self.classes_, X.dtype)
         total = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
-        alpha_l2, alpha_l1 = penalty_strengths(resolved_penalty(self), self.C, self.l1_ratio,
+        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio,
                                                total)
         if not np.isfinite(alpha_l2 + alpha_l1):  # 1/(C·S) overflows
             raise UserError(f"parameter C={shown(self.C)} is invalid: so small that the penalty "

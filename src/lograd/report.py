@@ -411,13 +411,12 @@ def _coefficients_html(estimator, feature_names, classes, standardized) -> str:
 
 
 def _graph_html(model, estimator, X_train, y_train) -> str:
-    from lograd._validation import resolved_penalty
     from lograd.objective import penalty_strengths
 
     steps = getattr(model, "steps", None)
     X = steps[0][1].transform(X_train) if steps else X_train  # what the estimator saw
     l1_ratio = estimator.l1_ratio or 0.0
-    alpha_l2, _ = penalty_strengths(resolved_penalty(estimator), float(estimator.C), l1_ratio,
+    alpha_l2, _ = penalty_strengths(estimator.penalty, float(estimator.C), l1_ratio,
                                     float(len(y_train)))
     loss = model_graph(X, y_train, estimator.coef_, estimator.intercept_, estimator.classes_,
                        alpha_l2)

@@ -133,10 +133,12 @@ class _Tracker:
                   learning_rate)
 
     def check_progress(self, problem, iteration, eta, tol, advice, learning_rate=None,
-                       reason="no_progress", how=None):
-        """Fail when the objective ended no lower than it started, unless the start was
-        already a minimum (then nothing could be gained)."""
-        start, end = self.loss_curve[0], self.loss_curve[-1]
+                       reason="no_progress", how=None, end=None):
+        """Fail when the objective ``end`` at the returned parameters (default: the curve's
+        last) is no lower than at the start, unless the start was already a minimum (then
+        nothing could be gained)."""
+        start = self.loss_curve[0]
+        end = self.loss_curve[-1] if end is None else end
         if end < start or _is_minimum(problem, self.theta0, eta, tol):
             return
         rate = "" if learning_rate is None else f" with learning_rate={learning_rate:.6g}"
@@ -308,11 +310,12 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         final_loss = problem.value(theta)
         tracker.record(theta, final_loss)
         tracker.check_divergence(final_loss, iteration, solver.learning_rate, iteration)
-    if require_progress:
-        tracker.check_progress(problem, iteration, solver.learning_rate, tol, _STEP_ADVICE,
-                               solver.learning_rate)
     if validation_score is not None:
         theta = best_scored_theta
+    if require_progress:  # early stopping returns the best-scored parameters: judge those
+        end = None if validation_score is None else problem.value(theta)
+        tracker.check_progress(problem, iteration, solver.learning_rate, tol, _STEP_ADVICE,
+                               solver.learning_rate, end=end)
     result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
                             stopped_by, scores if validation_score is not None else None,
                             solver.learning_rate)
