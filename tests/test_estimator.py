@@ -657,7 +657,7 @@ def test_callbacks_once_per_iteration_and_can_stop(cancer, solver):
         (dict(class_weight={1: np.inf}), r"class_weight=\{1: inf, ...\}"),
         (dict(class_weight={0: 0.0, 1: 0.0, 2: 0.0}), "every row weight 0"),
         (dict(l1_ratio=1.5), "l1_ratio=1.5"),
-        (dict(l1_ratio=1.0), "solver='lbfgs' cannot handle an L1 term"),
+        (dict(l1_ratio=1.0), "solver='lbfgs' cannot handle l1_ratio=1.0"),
         (dict(dual=True), "dual=True"),
         (dict(intercept_scaling=0), "intercept_scaling"),
         (dict(n_jobs="all"), "n_jobs"),

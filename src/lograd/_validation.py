@@ -53,10 +53,10 @@ def check_params(est) -> None:
     uses_l1 = penalty == "l1" or (penalty == "elasticnet" and est.l1_ratio > 0)
     if uses_l1 and not np.isinf(est.C) and est.solver not in PROX_SOLVERS:
         chosen = (f"penalty={penalty!r}" if est.penalty != "auto"
-                  else f"an L1 term (l1_ratio={shown(est.l1_ratio)})")
+                  else f"l1_ratio={shown(est.l1_ratio)}")
         raise UserError(
-            f"solver={est.solver!r} cannot handle {chosen} (an L1 term has no gradient at 0); "
-            "use solver='gd' or solver='sgd', which take proximal steps")
+            f"solver={est.solver!r} cannot handle {chosen} (an L1 term, which has no gradient "
+            "at 0); use solver='gd' or solver='sgd', which take proximal steps")
     _check_class_weight(est.class_weight)
     _check_sklearn_only(est)
     lr = est.learning_rate

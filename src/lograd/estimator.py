@@ -407,7 +407,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                                total)
         if not np.isfinite(alpha_l2 + alpha_l1):  # 1/(C·S) overflows
             raise UserError(f"parameter C={shown(self.C)} is invalid: so small that the penalty "
-                            f"1/(C·{total:g}) overflows; use C >= 1e-300")
+                            f"1/(C·{total:g}) overflows; pass C=1e-300 or more")
         loss_fn = DATA_LOSSES["fused" if self.fused else "unfused"]
         return Objective(X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
                          fit_intercept=self.fit_intercept, loss_fn=loss_fn)

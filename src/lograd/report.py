@@ -443,6 +443,10 @@ def write_report(path, **fields) -> None:
     **fields
         The keyword arguments of :func:`build_report`.
     """
-    text = build_report(**fields)
+    write_report_text(path, build_report(**fields))
+
+
+def write_report_text(path, text: str) -> None:
+    """Write a report's HTML text to ``path``, atomically."""
     with atomic_write(path, "w", what="report", encoding="utf-8") as f:
         f.write(text)

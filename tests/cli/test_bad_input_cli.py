@@ -118,14 +118,15 @@ OPTION_CASES = {
     "negative tol": (["--tol", "-1e-3"], ["--tol"]),
     "test size one": (["--test-size", "1"], ["--test-size", "[0, 1)"]),
     "bad momentum": (["--momentum", "1.5"], ["--momentum", "'1.5'"]),
-    "l1 with lbfgs": (["--penalty", "l1"], ["'l1'", "solver='gd' or 'sgd'"]),
+    "l1 with lbfgs": (["--penalty", "l1"], ["--solver lbfgs cannot handle --penalty l1",
+                                            "use --solver gd or --solver sgd"]),
     "bad class weight": (["--class-weight", "yes:2"], ["--class-weight", "'yes:2'"]),
     "unknown class in weights": (["--class-weight", "maybe=2"], ["--class-weight", "'maybe'"]),
     "delimiter too long": (["--delimiter", ";;"], ["--delimiter", "one character"]),
     "test set too small": (["--test-size", "0.01"], ["--test-size 0.01", "stratified"]),
     "diverging learning rate": (["-q", "--solver", "gd", "--learning-rate", "1e9",
                                  "--test-size", "0", "--tol", "0"],
-                                ["diverged", "learning_rate=1e+09"]),
+                                ["diverged", "--learning-rate 1e+09", "no model was saved"]),
 }
 
 

@@ -49,7 +49,7 @@ def test_default_run_trains_on_bundled_data_and_matches_the_python_api(lograd, t
 
 
 def _n_iter(directory):
-    return model_io.load(directory / "model.lograd").steps[1][1].n_iter_
+    return int(model_io.load(directory / "model.lograd").steps[1][1].n_iter_[0])
 
 
 def test_quiet_prints_nothing(lograd, tmp_path):

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from lograd.cli import _common
-from lograd.errors import UserError
+from lograd.errors import UserError, shown
 
 DESCRIPTION = """\
 Score a saved model on labelled data: accuracy, log-loss, ROC AUC, precision, recall, F1 (of
@@ -80,6 +80,6 @@ def _as_classes(table, classes) -> np.ndarray:
     if unknown.size:
         value = table.y[unknown[0]]
         raise UserError(f"{table.source}: {table.where(unknown[0])}, target column "
-                        f"{table.schema.target!r}: label {value!r} is not a class of the model "
-                        f"({', '.join(map(str, classes))}; {unknown.size} such rows)")
+                        f"{table.schema.target!r}: label {shown(value)} is not a class of the "
+                        f"model ({', '.join(map(str, classes))}; {unknown.size} such rows)")
     return labels.astype(classes.dtype)
