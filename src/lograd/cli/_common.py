@@ -437,8 +437,3 @@ def write_stdout(text: str) -> None:
 def silence_stdout() -> None:
     """Send further stdout writes (including the interpreter's final flush) to /dev/null."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def user_error_from(exc: Exception, hint: str = "") -> UserError:
-    message = " ".join(str(exc).split())
-    return UserError(message + (f"; {hint}" if hint else ""))

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the true labels' column, by name or 0-based index (default: the "
                              "training target's name)")
-    parser.add_argument("--json", metavar="FILE",
+    parser.add_argument("--json", metavar="FILE", type=_common.output_path,
                         help="also write the metrics as JSON to FILE")
     _common.add_reading_options(parser)
     parser.set_defaults(func=run)
