@@ -170,7 +170,8 @@ def test_npz_and_parquet_inputs(lograd, tmp_path):
 def test_help_is_complete(lograd):
     result = lograd("train", "--help")
     assert result.returncode == 0
-    for option in ("--target", "--features", "--solver", "--learning-rate", "--penalty", "--C",
+    for option in ("--target", "--features", "--exclude", "--keep", "--solver", "--learning-rate",
+                   "--penalty", "--C",
                    "--max-iter", "--tol", "--batch-size", "--class-weight", "--seed",
                    "--test-size", "--standardize", "--no-standardize", "--report", "--quiet",
                    "--delimiter", "--no-header", "--drop-missing", "model.lograd"):
