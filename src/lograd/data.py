@@ -561,7 +561,8 @@ def _numbers_and_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     A date or time is the same number in every format: days since 1970-01-01 00:00 UTC
     (fractional for times; a time without a zone is taken as UTC). Dates are datetime columns
     (Parquet, NumPy datetime64), date/datetime objects (Parquet's date32) and ISO-8601 text
-    (``2021-03-04``, ``2021-03-04 10:30``, ``2021-03-04T10:30:00Z``) in CSV.
+    (``2021-03-04``, ``2021-03-04 10:30``, ``2021-03-04T10:30:00Z``) in CSV. In a column whose
+    first non-number is no date, nothing is taken for a date (a word column stays words).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         days = _days(values)
@@ -570,20 +571,25 @@ def _numbers_and_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return values.astype(float), np.zeros(len(values), dtype=bool)
     text = values.astype(object).where(values.notna(), None)
     lowered = text.map(lambda v: _BOOL_WORDS.get(v.strip().lower(), v) if isinstance(v, str)
-                       else v)
+                       else None if isinstance(v, _DATE_TYPES) else v)  # no nanoseconds
     numbers = pd.to_numeric(lowered, errors="coerce").astype(float)
     dates = np.zeros(len(values), dtype=bool)
-    left = numbers.isna().to_numpy() & text.notna().to_numpy()
-    if left.any():
-        candidates = text[left]
-        looks = candidates.map(lambda v: isinstance(v, (datetime.date, np.datetime64)) or (
-            isinstance(v, str) and _ISO_DATE.match(v.strip()) is not None)).to_numpy(bool)
-        if looks.any():
-            chosen = candidates[looks]
-            days = _days(chosen.map(lambda v: v.strip() if isinstance(v, str) else v))
-            numbers.loc[chosen.index] = days.to_numpy()
-            dates[np.flatnonzero(left)[looks]] = days.notna().to_numpy()
+    left = np.flatnonzero(numbers.isna().to_numpy() & text.notna().to_numpy())
+    if left.size and _looks_like_date(text.iloc[left[0]]):
+        candidates = text.iloc[left].astype(str).str.strip()  # date objects print as ISO 8601
+        looks = candidates.str.match(_ISO_DATE).to_numpy(dtype=bool)
+        days = _days(candidates[looks]).to_numpy()
+        numbers.iloc[left[looks]] = days
+        dates[left[looks]] = ~np.isnan(days)
     return numbers, dates
+
+
+_DATE_TYPES = (datetime.date, np.datetime64)  # datetime.datetime and pd.Timestamp too
+
+
+def _looks_like_date(value) -> bool:
+    return isinstance(value, _DATE_TYPES) or (
+        isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None)
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -593,20 +599,14 @@ _EPOCH = pd.Timestamp(0, tz="UTC")
 
 def _days(values: pd.Series) -> pd.Series:
     """Days since 1970-01-01 UTC as floats (NaN where a value is no date): of a datetime
-    column, or of ISO-8601 strings and date/datetime objects."""
+    column, or of ISO-8601 strings."""
     if pd.api.types.is_datetime64_any_dtype(values):
         stamps = pd.to_datetime(values, utc=True)
     else:
-        texts = values.map(lambda v: isinstance(v, str)).to_numpy(bool)
-        stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandas' notes on mixed formats and zones
-            if texts.any():
-                stamps[texts] = pd.to_datetime(values[texts].astype(object), utc=True,
-                                               errors="coerce", format="ISO8601")
-            if not texts.all():
-                stamps[~texts] = pd.to_datetime(values[~texts].astype(object), utc=True,
-                                                errors="coerce")
+            stamps = pd.to_datetime(values.astype(object), utc=True, errors="coerce",
+                                    format="ISO8601")
     return ((stamps - _EPOCH) / pd.Timedelta(days=1)).astype(float)
 
 
