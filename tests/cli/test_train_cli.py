@@ -297,3 +297,26 @@ def test_a_failed_report_leaves_no_model_and_keeps_an_old_one(lograd_main, tmp_p
     assert lograd_main("train", "-o", model, "--report", report, "-q").returncode == 2
     assert model.read_bytes() == b"the previous model" and not report.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["m.lograd"]
+
+
+@pytest.mark.parametrize("python, cli", [
+    ("solver='lbfgs' cannot handle penalty='l1' (an L1 term, which has no gradient at 0); use "
+     "solver='gd' or solver='sgd'", "--solver lbfgs cannot handle --penalty l1 (an L1 term, "
+     "which has no gradient at 0); use --solver gd or --solver sgd"),
+    ("parameter C=1e-320 is invalid", "--C 1e-320 is invalid"),
+    ("Setting penalty=None will ignore the C and l1_ratio parameters",
+     "Setting --penalty none will ignore the C and --l1-ratio parameters"),
+    ("did not converge in max_iter=100 iterations (tol=0.0001): scale the data (e.g. "
+     "sklearn.preprocessing.StandardScaler), or change learning_rate or momentum='nesterov'",
+     "did not converge in --max-iter 100 iterations (--tol 0.0001): scale the data (lograd "
+     "train standardizes unless --no-standardize), or change --learning-rate or --momentum "
+     "nesterov"),
+    ("lower learning_rate (or use learning_rate='auto')",
+     "lower --learning-rate (or use the default, automatic --learning-rate)"),
+    ("d.csv: line 3, column 'C=3': 'x' is not a number",  # a column's name is left alone
+     "d.csv: line 3, column 'C=3': 'x' is not a number"),
+])
+def test_library_messages_name_the_flags(python, cli):
+    from lograd.cli._common import as_flags
+
+    assert as_flags(python) == cli

@@ -307,6 +307,8 @@ def as_flags(message: str) -> str:
         if name == "learning_rate" and value == "auto":
             return "the default, automatic --learning-rate"
         return f"{_FLAGS[name]} {'none' if value == 'None' else value}"
+    message = message.replace("(e.g. sklearn.preprocessing.StandardScaler)",
+                              "(lograd train standardizes unless --no-standardize)")
     return _BARE.sub(lambda m: _FLAGS[m.group(1)], _ASSIGNMENT.sub(assignment, message))
 
 
