@@ -240,7 +240,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             overflow (training needs them).
         lograd.errors.DivergenceError
             When the fit produced no usable model: the objective became NaN/inf or exploded,
-            or ended no lower than where it started (unless it started at a minimum), or
+            or ended no lower than where it started (unless it started at a minimum or a
+            callback stopped it), or
             L-BFGS aborted without lowering it. The best parameters seen are kept in
             ``coef_``/``intercept_`` (``exc.result`` holds the history) and the message says
             what to change (usually the learning rate). scikit-learn users expect ``fit`` to

@@ -221,8 +221,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         and settings, not complete: the run goes on from there, exactly as it would have.
     require_progress : bool
         Raise when the run ends with F no lower than ``F(theta0)`` (unless ``theta0`` is
-        already a minimum). False for one step of ``partial_fit``, where mini-batch noise on a
-        chunk may do that.
+        already a minimum, or a callback stopped the run). False for one step of
+        ``partial_fit``, where mini-batch noise on a chunk may do that.
 
     Returns
     -------
@@ -312,7 +312,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         tracker.check_divergence(final_loss, iteration, solver.learning_rate, iteration)
     if validation_score is not None:
         theta = best_scored_theta
-    if require_progress:  # early stopping returns the best-scored parameters: judge those
+    if require_progress and stopped_by != "callback":  # (a callback's stop is the user's)
+        # early stopping returns the best-scored parameters: judge those
         end = None if validation_score is None else problem.value(theta)
         tracker.check_progress(problem, iteration, solver.learning_rate, tol, _STEP_ADVICE,
                                solver.learning_rate, end=end)
