@@ -180,7 +180,7 @@ def test_split_is_per_row_whatever_the_chunking():
 
 
 def test_a_class_without_training_rows_is_refused(tmp_path):
-    frame = pd.DataFrame({"a": np.arange(40.0), "y": ["a"] * 39 + ["b"]})
+    frame = pd.DataFrame({"a": np.arange(40.0) % 7, "y": ["a"] * 39 + ["b"]})
     files = write_csv_set(tmp_path / "rare", [frame])
     fileset = dataset.scan(files, "rare", target="y")
     seed = next(s for s in range(100) if dataset.test_rows(s, 0, np.array([39]), 0.5)[0])
@@ -260,3 +260,38 @@ def test_large_parquet_row_groups_are_warned_about(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         dataset.scan(files, "a", target="label", budget=1 << 20)
+
+
+def test_a_file_set_decides_columns_as_one_file_does(tmp_path):
+    """Identifiers left out and dates read alike, whether one file is read whole or a set of
+    files chunk by chunk (the same data must give the same model whatever --memory says)."""
+    rng = np.random.default_rng(3)
+    n = 90
+    frame = pd.DataFrame({"Unnamed: 0": np.arange(n), "order": rng.permutation(n) + 1,
+                          "user_id": [f"u{i}" for i in rng.permutation(n)],
+                          "when": pd.date_range("2024-01-01", periods=n, freq="D")
+                          .strftime("%Y-%m-%d"),
+                          "x": rng.normal(size=n).round(3),
+                          "label": np.where(rng.random(n) < 0.5, "yes", "no")})
+    whole = tmp_path / "whole.csv"
+    frame.to_csv(whole, index=False)
+    files = write_csv_set(tmp_path / "set", [frame.iloc[:30], frame.iloc[30:55], frame.iloc[55:]])
+    one = read_table(whole, target="label").schema
+    fileset = dataset.scan(files, "set", target="label", budget=4_000)  # small chunks
+    assert fileset.chunk_rows < 30
+    assert fileset.schema.columns == one.columns == ["when", "x"]
+    assert fileset.schema.left_out == one.left_out == {
+        "Unnamed: 0": "an identifier, by its name", "order": "row numbers 1..90",
+        "user_id": "an identifier, by its name"}
+    assert fileset.schema.dates == one.dates == ["when"]
+    split = dataset.load(fileset, 0, 0.0)
+    np.testing.assert_array_equal(split.X_train, read_table(whole, target="label").X)
+
+
+def test_a_value_too_large_to_train_on_is_named_in_a_file_set(tmp_path):
+    frame = pd.DataFrame({"a": np.linspace(0, 1, 20), "label": ["yes", "no"] * 10})
+    frame.loc[13, "a"] = 1e200
+    files = write_csv_set(tmp_path / "set", [frame.iloc[:10], frame.iloc[10:]])
+    fileset = dataset.scan(files, "set", target="label")
+    with pytest.raises(UserError, match=r"part-1\.csv: line 5, column 'a': 1e\+200 is too large"):
+        dataset.load(fileset, 0, 0.2)

@@ -180,3 +180,42 @@ def test_report_renders_every_image_in_a_real_browser(tmp_path):
     broken = html.replace('src="data:image/png;base64,iVBOR', 'src="data:image/png;base64,XXXX', 1)
     page.write_text(broken.replace("</body>", _CHECKER + "</body>"))
     assert _rendered_image_count(page, tmp_path) == (4, 5)
+
+
+def _hidden_fraction(ax, collection):
+    """The fraction of a scatter's points whose centre a point drawn later covers."""
+    from matplotlib.collections import PathCollection
+
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    later = scatters[scatters.index(collection) + 1:]
+    if not later:
+        return 0.0
+    centres = ax.transData.transform(collection.get_offsets())
+    above = np.vstack([ax.transData.transform(c.get_offsets()) for c in later])
+    radius = np.sqrt(collection.get_sizes()[0]) / 2 * ax.figure.dpi / 72  # points² -> pixels
+    distances = np.linalg.norm(centres[:, None, :] - above[None, :, :], axis=2)
+    return float(np.mean(distances.min(axis=1) < radius))
+
+
+def test_the_decision_boundary_hides_no_class_under_another():
+    """Fair-like data: two features with 5 values each, 68 % of rows in one class and both
+    classes at every place; each class must stay visible (issue 12, item 11)."""
+    from matplotlib.collections import PathCollection
+
+    from lograd.report import boundary_figure
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(400, 2)).astype(float)
+    y = np.where(rng.random(400) < 0.32 + 0.04 * (X[:, 0] - 3), True, False)
+    model = LogisticRegression().fit(X, y)
+    fig = boundary_figure(model, X, y, model.classes_, ["rating", "years"])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    by_size = sorted(scatters, key=lambda c: -len(c.get_offsets()))
+    assert [len(c.get_offsets()) for c in by_size] == sorted(
+        [int(np.sum(y)), int(np.sum(~y))], reverse=True)
+    assert scatters[-1] is by_size[-1]  # the minority is drawn last, on top
+    assert _hidden_fraction(ax, by_size[0]) < 0.2  # the majority stays visible (was: 100 % hidden)
+    shown = np.vstack([c.get_offsets() for c in scatters])
+    assert np.abs(shown - np.round(shown)).max() <= 0.3  # jitter stays near each value

@@ -23,16 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import functools
+import importlib
+import io
+import lzma
 import os
 import re
+import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lograd.errors import UserError
+from lograd.errors import UserError, shown
 
 MAX_CATEGORIES = 50
 MAX_INTEGER_CLASSES = 20  # an integer target with more distinct values is taken as continuous
@@ -57,6 +63,11 @@ class Schema:
         Whether the training data had column names (else columns are matched by position).
     file_columns : list of str
         All columns of the training file (to match files without a header line by position).
+    dates : list of str
+        Feature columns holding dates, read as days since 1970-01-01 UTC (in every format).
+    left_out : dict of str -> str
+        Columns of the training file not used as features, and why: ``--exclude``, or why
+        they look like identifiers (see :func:`identifier_reason`).
     """
 
     columns: list
@@ -64,6 +75,8 @@ class Schema:
     target: str | None = None
     header: bool = True
     file_columns: list = field(default_factory=list)
+    dates: list = field(default_factory=list)
+    left_out: dict = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list:
@@ -79,14 +92,28 @@ class Schema:
     def to_dict(self) -> dict:
         return {"columns": list(self.columns), "categories": dict(self.categories),
                 "target": self.target, "header": self.header,
-                "file_columns": list(self.file_columns)}
+                "file_columns": list(self.file_columns), "dates": list(self.dates),
+                "left_out": dict(self.left_out)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Schema:
         return cls(columns=[str(c) for c in d["columns"]],
                    categories={str(k): [str(c) for c in v] for k, v in d["categories"].items()},
                    target=d.get("target"), header=bool(d["header"]),
-                   file_columns=[str(c) for c in d["file_columns"]])
+                   file_columns=[str(c) for c in d["file_columns"]],
+                   dates=[str(c) for c in d.get("dates", [])],
+                   left_out={str(k): str(v) for k, v in d.get("left_out", {}).items()})
+
+    def decisions(self) -> list:
+        """``(what, columns)`` pairs saying which columns were left out and why, and which
+        were read as dates: for the training summary and the report."""
+        groups = {}
+        for column, reason in self.left_out.items():
+            groups.setdefault(reason, []).append(column)
+        found = [(f"left out ({reason})", columns) for reason, columns in groups.items()]
+        if self.dates:
+            found.append(("dates, as days since 1970-01-01", list(self.dates)))
+        return found
 
 
 @dataclass
@@ -104,10 +131,10 @@ class Table:
         The file name, for messages.
     n_dropped : int
         Rows left out because of missing values (only with ``drop_missing=True``).
-    positions : ndarray of shape (n_samples,) or None
-        Where each row is in the file: its line (text files) or 1-based row number.
-    unit : str
-        "line" or "row": what ``positions`` count.
+    rows : ndarray of shape (n_samples,) or None
+        Each row's 0-based data row in the file.
+    locate : callable or None
+        ``locate(data_row) -> "line 7"`` (text files) or ``"row 7"``: how a message names it.
     """
 
     X: np.ndarray
@@ -116,12 +143,14 @@ class Table:
     schema: Schema
     source: str
     n_dropped: int = 0
-    positions: np.ndarray | None = None
-    unit: str = "row"
+    rows: np.ndarray | None = None
+    locate: object = None
 
     def where(self, i: int) -> str:
         """Name row ``i`` of ``X`` as the user sees it in the file, e.g. "line 7"."""
-        return f"{self.unit} {self.positions[i] if self.positions is not None else i + 1}"
+        if self.rows is None or self.locate is None:
+            return f"row {i + 1}"
+        return self.locate(int(self.rows[i]))
 
 
 # -- the raw frame ---------------------------------------------------------------------------------
@@ -136,9 +165,11 @@ class _Frame:
     delimiter: str = ","
 
     def where(self, index: int) -> str:
-        """Name a data row (0-based ``index`` into the data) as the user sees it."""
+        """Name a data row (0-based ``index`` into the data) as the user sees it: its line in a
+        text file (counting blank lines and the lines of quoted multi-line fields, as an editor
+        does), else its 1-based row."""
         if self.text:
-            return f"line {index + (2 if self.header else 1)}"
+            return f"line {_record_line(self.source, self.delimiter, self.header, int(index))}"
         return f"row {index + 1}"
 
 
@@ -166,13 +197,97 @@ def _check_file(path: str) -> None:
         raise UserError(f"{path}: the file is empty")
 
 
+_COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma", ".zip": "zip", ".zst": "zstd"}
+
+
+@contextlib.contextmanager
+def _open_text(path: str, encoding: str = "utf-8-sig"):
+    """A text file, decompressed as pandas does by its suffix (.gz, .bz2, .xz, .zip, .zst)."""
+    kind = _COMPRESSED.get(os.path.splitext(path.lower())[1])
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(_open_binary(path, kind))
+            text = stack.enter_context(io.TextIOWrapper(raw, encoding=encoding, newline=""))
+        except (OSError, zipfile.BadZipFile, ImportError) as exc:
+            raise UserError(f"{path}: cannot open as {kind or 'text'} ({exc})") from None
+        try:
+            yield text
+        except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+            raise UserError(f"{path}: cannot read as {kind or 'text'} ({exc})") from None
+
+
+@contextlib.contextmanager
+def _open_binary(path: str, kind: str | None):
+    if kind is None:
+        with open(path, "rb") as f:
+            yield f
+    elif kind == "zip":
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+            if len(names) != 1:
+                raise UserError(f"{path}: a ZIP data file must hold exactly one file, it holds "
+                                f"{len(names)}")
+            with archive.open(names[0]) as f:
+                yield f
+    else:
+        module = importlib.import_module("zstandard" if kind == "zstd" else kind)
+        with module.open(path, "rb") as f:
+            yield f
+
+
+def _records(path: str, delimiter: str) -> Iterator[tuple[int, list]]:
+    """``(line, fields)`` of each record of a text file, skipping blank lines as pandas does;
+    ``line`` is where the record starts (a quoted field may span lines)."""
+    with _open_text(path) as f:
+        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
+        end = 0  # the line the previous record ended on
+        for row in reader:
+            if row and row != [""]:
+                yield end + 1, row
+            end = reader.line_num
+
+
+def _first_record(path: str, delimiter: str) -> tuple[int, list]:
+    return next(_records(path, delimiter), (1, []))
+
+
+def _record_line(path: str, delimiter: str, header: bool, index: int) -> int:
+    """The line on which data row ``index`` (0-based, as pandas counts) starts."""
+    stat = os.stat(path)
+    return _cached_record_line(path, stat.st_mtime_ns, stat.st_size, delimiter, header, index)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_record_line(path, mtime_ns, size, delimiter, header, index) -> int:
+    skip = index + (1 if header else 0)
+    for count, (line, _) in enumerate(_records(path, delimiter)):
+        if count == skip:
+            return line
+    return index + (2 if header else 1)  # past the end (cannot happen for a row pandas read)
+
+
+def _sample(path: str) -> str:
+    with _open_text(path, encoding="utf-8") as f:
+        return f.read(64 * 1024)
+
+
 def _sniff_delimiter(path: str) -> str:
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        sample = f.read(64 * 1024)
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
+        return csv.Sniffer().sniff(_sample(path), delimiters=",;\t|").delimiter
+    except (csv.Error, UnicodeDecodeError):
         return ","
+
+
+def _delimiter_hint(path: str, used: str) -> str:
+    """``; pass --delimiter ';'`` when the file looks delimited by another character."""
+    found = _sniff_delimiter(path)
+    if found == used or found not in _sample(path).split("\n", 1)[0]:
+        return ""
+    return f"; the lines look delimited by {found!r}: pass --delimiter {_shell(found)}"
+
+
+def _shell(delimiter: str) -> str:
+    return "'\\t'" if delimiter == "\t" else f"'{delimiter}'"
 
 
 def _resolve_delimiter(path: str, fmt: str, delimiter: str | None) -> str:
@@ -196,25 +311,34 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def _has_header(path: str, delimiter: str) -> bool:
-    """A first line none of whose fields is a number is taken as the header."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        first = next(csv.reader(f, delimiter=delimiter), [])
-    return not any(_looks_numeric(field.strip()) for field in first)
+def _header_names(path: str, delimiter: str) -> list:
+    """The header line's column names; a name given twice is an error naming it."""
+    line, names = _first_record(path, delimiter)
+    names = [name.strip() for name in names]
+    for i, name in enumerate(names):
+        if name and name in names[i + 1:]:
+            j = names.index(name, i + 1)
+            raise UserError(f"{path}: line {line}: duplicate column name {name!r} (columns "
+                            f"{i + 1} and {j + 1}); rename one")
+    return names
 
 
 def _text_read_options(path, fmt, delimiter, header):
+    given = delimiter is not None
     delimiter = _resolve_delimiter(path, fmt, delimiter)
-    if header is None:
-        try:
-            header = _has_header(path, delimiter)
-        except UnicodeDecodeError:
-            raise _not_text(path, fmt) from None
-        except csv.Error as exc:
-            raise UserError(f"{path}: line 1: {exc}") from None
+    try:
+        if header is None:  # a first line none of whose fields is a number is the header
+            first = _first_record(path, delimiter)[1]
+            header = not any(_looks_numeric(field.strip()) for field in first)
+        if header:
+            _header_names(path, delimiter)
+    except UnicodeDecodeError:
+        raise _not_text(path, fmt) from None
+    except csv.Error as exc:
+        raise UserError(f"{path}: line 1: {exc}") from None
     options = dict(sep=delimiter, header=0 if header else None, index_col=False,
                    encoding="utf-8-sig", skipinitialspace=True, low_memory=False)
-    return options, header
+    return options, header, given
 
 
 def _not_text(path, fmt) -> UserError:
@@ -233,35 +357,54 @@ def _name_columns(df: pd.DataFrame, header: bool, source: str) -> pd.DataFrame:
     return df
 
 
-def _parser_error(exc: Exception, path: str) -> UserError:
-    message = str(exc)
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
-    if match:
-        expected, line, saw = match.groups()
-        return UserError(f"{path}: line {line}: ragged row: {saw} fields where the first row "
-                         f"has {expected}")
-    return UserError(f"{path}: cannot parse as {file_format(path).upper()}: "
-                     f"{message.splitlines()[-1] if message else type(exc).__name__}")
+def _ragged(path: str, delimiter: str, n_fields: int, given: bool) -> UserError | None:
+    """The first record whose field count differs from ``n_fields``, as an error."""
+    for line, row in _records(path, delimiter):
+        if len(row) != n_fields:
+            hint = "" if given else _delimiter_hint(path, delimiter)
+            return UserError(f"{path}: line {line}: ragged row: {len(row)} fields where the "
+                             f"first row has {n_fields}{hint}")
+    return None
 
 
 @contextlib.contextmanager
-def _csv_errors(path, fmt):
-    """pandas' reading errors as one-line UserErrors naming the file."""
+def _csv_errors(path, fmt, delimiter, given):
+    """pandas' reading errors (and its warning that a row is longer than the header, which
+    drops data) as one-line UserErrors naming the file and line."""
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield
     except pd.errors.EmptyDataError:
         raise UserError(f"{path}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise _parser_error(exc, path) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        n_fields = len(_first_record(path, delimiter)[1])
+        ragged = _ragged(path, delimiter, n_fields, given)
+        if ragged is not None:
+            raise ragged from None
+        message = str(exc)
+        raise UserError(f"{path}: cannot parse as {file_format(path).upper()}: "
+                        f"{message.splitlines()[-1] if message else type(exc).__name__}") \
+            from None
     except UnicodeDecodeError:
         raise _not_text(path, fmt) from None
 
 
+def _check_one_column(frame: _Frame, given: bool) -> None:
+    """A file read as one column but delimited by something else: say which delimiter."""
+    if frame.df.shape[1] == 1 and not given:
+        hint = _delimiter_hint(frame.source, frame.delimiter)
+        if hint:
+            raise UserError(f"{frame.source}: every line reads as one column with the "
+                            f"delimiter {frame.delimiter!r}{hint}")
+
+
 def _read_text(path, fmt, delimiter, header) -> _Frame:
-    options, header = _text_read_options(path, fmt, delimiter, header)
-    with _csv_errors(path, fmt):
+    options, header, given = _text_read_options(path, fmt, delimiter, header)
+    with _csv_errors(path, fmt, options["sep"], given):
         df = pd.read_csv(path, **options)
     frame = _Frame(_name_columns(df, header, path), path, header, True, options["sep"])
+    _check_one_column(frame, given)
     _check_short_rows(frame)
     return frame
 
@@ -356,28 +499,205 @@ def _resolve_column(spec, frame: _Frame, option: str) -> str:
     return columns[index]
 
 
-def _select_features(frame, target, features) -> list:
+def _resolve_columns(specs, frame, option) -> list:
+    """Columns named by a comma-separated string or a list (None: none)."""
+    if specs is None:
+        return []
+    specs = specs.split(",") if isinstance(specs, str) else list(specs)
+    return list(dict.fromkeys(_resolve_column(s, frame, option) for s in specs
+                              if str(s).strip()))
+
+
+def _select_features(frame, target, features, exclude=None, keep=None):
+    """``(columns, left_out, kept)``: the candidate feature columns, the columns ``exclude``
+    leaves out (name -> reason), and those never taken for identifiers (``keep``, or all of
+    them when ``features`` names them)."""
+    excluded = _resolve_columns(exclude, frame, "--exclude")
+    kept = set(_resolve_columns(keep, frame, "--keep"))
+    if target in excluded:
+        raise UserError(f"{frame.source}: --exclude names the target column {target!r}")
     if features is None:
-        return [c for c in frame.df.columns if c != target]
-    specs = features.split(",") if isinstance(features, str) else list(features)
-    chosen = [_resolve_column(s, frame, "--features") for s in specs if str(s).strip()]
-    if target in chosen:
-        raise UserError(f"{frame.source}: --features includes the target column {target!r}")
-    if not chosen:
-        raise UserError(f"{frame.source}: --features selects no column")
-    return list(dict.fromkeys(chosen))
+        chosen = [c for c in frame.df.columns if c != target]
+    else:
+        chosen = _resolve_columns(features, frame, "--features")
+        if target in chosen:
+            raise UserError(f"{frame.source}: --features includes the target column "
+                            f"{target!r}")
+        if not chosen:
+            raise UserError(f"{frame.source}: --features selects no column")
+        kept = set(chosen)  # named features are used as named
+    columns = [c for c in chosen if c not in excluded]
+    if not columns:
+        raise UserError(f"{frame.source}: --exclude leaves no feature column")
+    return columns, {c: "--exclude" for c in excluded}, kept
+
+
+def _decide_columns(schema: Schema, kept: set, census_of, rows: int, source: str) -> None:
+    """Leave out the columns that look like identifiers (unless kept) and note the date
+    columns, in ``schema``; ``census_of(column)`` is its :class:`_Census` over all rows."""
+    for column in list(schema.columns):
+        census = census_of(column)
+        reason = None if column in kept else identifier_reason(column, census, rows)
+        if reason:
+            schema.columns.remove(column)
+            schema.left_out[column] = reason
+        elif census.dates and census.dates == census.numbers and not census.words:
+            schema.dates.append(column)
+    if not schema.columns:
+        shown_ = ", ".join(f"{c!r} ({r})" for c, r in schema.left_out.items())
+        raise UserError(f"{source}: no feature column left: {shown_}; pass --keep COLUMN to "
+                        "use a column that looks like an identifier")
 
 
 def _to_number(values: pd.Series) -> pd.Series:
-    """Numbers from a column of any dtype; NaN where a value is not a number."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype(float)
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype(float)
+    """Numbers from a column of any dtype; NaN where a value is not a number (dates become
+    days since 1970-01-01, see :func:`_numbers_and_dates`)."""
+    return _numbers_and_dates(values)[0]
+
+
+def _numbers_and_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers from a column of any dtype, and which of them were dates.
+
+    A date or time is the same number in every format: days since 1970-01-01 00:00 UTC
+    (fractional for times; a time without a zone is taken as UTC). Dates are datetime columns
+    (Parquet, NumPy datetime64), date/datetime objects (Parquet's date32) and ISO-8601 text
+    (``2021-03-04``, ``2021-03-04 10:30``, ``2021-03-04T10:30:00Z``) in CSV. In a column whose
+    first non-number is no date, nothing is taken for a date (a word column stays words).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        days = _days(values)
+        return days, days.notna().to_numpy()
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype(float), np.zeros(len(values), dtype=bool)
     text = values.astype(object).where(values.notna(), None)
     lowered = text.map(lambda v: _BOOL_WORDS.get(v.strip().lower(), v) if isinstance(v, str)
-                       else v)
-    return pd.to_numeric(lowered, errors="coerce").astype(float)
+                       else None if isinstance(v, _DATE_TYPES) else v)  # no nanoseconds
+    numbers = pd.to_numeric(lowered, errors="coerce").astype(float)
+    dates = np.zeros(len(values), dtype=bool)
+    left = np.flatnonzero(numbers.isna().to_numpy() & text.notna().to_numpy())
+    if left.size and _looks_like_date(text.iloc[left[0]]):
+        candidates = text.iloc[left].astype(str).str.strip()  # date objects print as ISO 8601
+        looks = candidates.str.match(_ISO_DATE).to_numpy(dtype=bool)
+        days = _days(candidates[looks]).to_numpy()
+        numbers.iloc[left[looks]] = days
+        dates[left[looks]] = ~np.isnan(days)
+    return numbers, dates
+
+
+_DATE_TYPES = (datetime.date, np.datetime64)  # datetime.datetime and pd.Timestamp too
+
+
+def _looks_like_date(value) -> bool:
+    return isinstance(value, _DATE_TYPES) or (
+        isinstance(value, str) and _ISO_DATE.match(value.strip()) is not None)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+                       r"(?:Z|[+-]\d{2}:?\d{2})?$")
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def _days(values: pd.Series) -> pd.Series:
+    """Days since 1970-01-01 UTC as floats (NaN where a value is no date): of a datetime
+    column, or of ISO-8601 strings."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.to_datetime(values, utc=True)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' notes on mixed formats and zones
+            stamps = pd.to_datetime(values.astype(object), utc=True, errors="coerce",
+                                    format="ISO8601")
+    return ((stamps - _EPOCH) / pd.Timedelta(days=1)).astype(float)
+
+
+# -- identifier columns: a row's name or number, never a feature ---------------------------------
+_ID_NAME = re.compile(r"^(id|index|idx|rowid|rownum|row[ _.-]?(id|no|num|number|index)|"
+                      r"unnamed: ?\d+)$", re.IGNORECASE)
+_ID_SUFFIX = re.compile(r"(?i:[ _.-]id)$|[a-z](Id|ID)$")  # customer_id, user id, PassengerId
+MIN_ROWS_FOR_ROW_NUMBERS = 20
+
+
+def is_identifier_name(name: str) -> bool:
+    """``id``, ``ID``, ``index``, ``Unnamed: 0``, ``row_id``, ``PassengerId``, ``user_id``, ...
+    (not ``valid``, ``paid``: a bare ``id`` suffix needs a separator or camel case)."""
+    name = str(name).strip()
+    return bool(_ID_NAME.match(name) or _ID_SUFFIX.search(name))
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, elementwise on uint64 (the arithmetic wraps modulo 2**64)."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@dataclass
+class _RowNumbers:
+    """Whether a column's values are row numbers: n distinct consecutive whole numbers, in any
+    order, counted chunk by chunk (a file set need not fit in memory).
+
+    Distinct consecutive values are tested exactly by count, min and max, and their being
+    distinct by a sum of 64-bit hashes (SplitMix64) equal to the range's: a repeated value
+    passes only by a 2**-64 chance.
+    """
+
+    count: int = 0
+    low: float = np.inf
+    high: float = -np.inf
+    whole: bool = True
+    hashes: int = 0  # the sum of splitmix64(value), modulo 2**64
+
+    def add(self, numbers: np.ndarray) -> None:
+        """``numbers``: the chunk's present values, float64."""
+        if not self.whole or not numbers.size:
+            return
+        if not (np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers))
+                and np.all(np.abs(numbers) < 2.0**53)):
+            self.whole = False
+            return
+        self.count += numbers.size
+        self.low, self.high = min(self.low, numbers.min()), max(self.high, numbers.max())
+        with np.errstate(over="ignore"):
+            h = splitmix64(numbers.astype(np.int64).astype(np.uint64))
+            self.hashes = (self.hashes + int(h.sum(dtype=np.uint64))) % 2**64
+
+    def is_range(self, rows: int) -> bool:
+        """Every one of ``rows`` rows holds a value, and they are ``low..high`` each once."""
+        if not (self.whole and rows >= MIN_ROWS_FOR_ROW_NUMBERS and self.count == rows
+                and self.high - self.low + 1 == rows):
+            return False
+        total, start = 0, int(self.low)
+        with np.errstate(over="ignore"):
+            for block in range(start, int(self.high) + 1, 1 << 20):
+                values = np.arange(block, min(block + (1 << 20), int(self.high) + 1))
+                total += int(splitmix64(values.astype(np.uint64)).sum(dtype=np.uint64))
+        return total % 2**64 == self.hashes
+
+
+def identifier_reason(column: str, census, rows: int) -> str | None:
+    """Why a feature column looks like an identifier, or None.
+
+    - its name is an identifier's (:func:`is_identifier_name`) and it holds whole numbers, or
+      text with every value distinct or more distinct values than a category may have; or
+    - it holds row numbers: at least :data:`MIN_ROWS_FOR_ROW_NUMBERS` rows, every value a
+      whole number, distinct and consecutive (``0..n-1``, ``1..n``, ``1000..1000+n-1``, in
+      any order), and it is not a date column.
+
+    ``census`` is the column's :class:`_Census` over all rows.
+    """
+    if census.dates and census.dates == census.numbers:
+        return None
+    numbers_only = census.words == 0
+    text = census.words > census.numbers
+    distinct_text = text and (census.overflow or len(census.values) == census.words)
+    if is_identifier_name(column) and ((numbers_only and census.row_numbers.whole)
+                                       or distinct_text):
+        return "an identifier, by its name"
+    if numbers_only and census.row_numbers.is_range(rows):
+        low, high = int(census.row_numbers.low), int(census.row_numbers.high)
+        return f"row numbers {low}..{high}"
+    return None
 
 
 def _first_bad(frame: _Frame, column: str, mask: np.ndarray, positions) -> tuple[str, object]:
@@ -423,17 +743,27 @@ def _hint(frame: _Frame, where: str, value) -> str:
     return ""
 
 
-def infer_schema(frame: _Frame, target=None, features=None) -> Schema:
-    """Decide the target and feature columns and which features are categorical."""
+def infer_schema(frame: _Frame, target=None, features=None, exclude=None, keep=None) -> Schema:
+    """Decide the target and feature columns and which features are categorical.
+
+    Columns that look like identifiers are left out unless ``features`` names them or
+    ``keep`` does (see :func:`identifier_reason`); dates become days since 1970-01-01.
+    """
     target_name = _resolve_column(target, frame, "--target") if target is not None else None
-    columns = _select_features(frame, target_name, features)
-    categories = {}
-    for column in columns:
+    columns, left_out, kept = _select_features(frame, target_name, features, exclude, keep)
+    schema = Schema(columns=columns, target=target_name, header=frame.header,
+                    file_columns=list(frame.df.columns), left_out=left_out)
+
+    def census_of(column):
+        census = _Census()
+        census.add(frame, column, MAX_CATEGORIES, target=False)
+        return census
+    _decide_columns(schema, kept, census_of, len(frame.df), frame.source)
+    for column in schema.columns:
         if _is_categorical(frame, column):
             present = frame.df[column].dropna().astype(str).str.strip()
-            categories[column] = sorted(present.unique())
-    return Schema(columns=columns, categories=categories, target=target_name,
-                  header=frame.header, file_columns=list(frame.df.columns))
+            schema.categories[column] = sorted(present.unique())
+    return schema
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -481,7 +811,7 @@ def _missing_error(frame: _Frame, schema: Schema, row_mask: np.ndarray) -> UserE
     row = frame.df.iloc[i]
     columns = schema.columns + ([schema.target] if schema.target else [])
     bad = next((c for c in columns if _is_missing(row[c])), columns[0])
-    what = "missing value" if pd.isna(row[bad]) else f"non-finite value {row[bad]!r}"
+    what = "missing value" if pd.isna(row[bad]) else f"non-finite value {shown(row[bad])}"
     count = int(row_mask.sum())
     return UserError(f"{frame.source}: {frame.where(int(frame.df.index[i]))}, column {bad!r}: "
                      f"{what} ({count} row{'s' if count > 1 else ''} affected; pass "
@@ -515,13 +845,7 @@ def _check_short_rows(frame: _Frame) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _scan_short_rows(path, mtime_ns, size, delimiter, n_fields) -> UserError | None:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
-        for row in reader:
-            if row and len(row) != n_fields:
-                return UserError(f"{path}: line {reader.line_num}: ragged row: "
-                                 f"{len(row)} fields where the first row has {n_fields}")
-    return None
+    return _ragged(path, delimiter, n_fields, given=True)
 
 
 def _labels(frame: _Frame, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -547,12 +871,42 @@ def _labels(frame: _Frame, column: str) -> tuple[np.ndarray, np.ndarray]:
     return text.to_numpy().astype(str), absent
 
 
+def too_large(X: np.ndarray, feature_names: list, source: str, where) -> UserError | None:
+    """The first value too large to train on, as an error naming the file, line and column,
+    or None: a value that makes its column's sum of squares overflow (standardizing and every
+    solver need it; see :func:`lograd._validation.first_overflowing_cell`).
+
+    ``where(i)`` names row ``i`` of ``X`` ("line 7").
+    """
+    from lograd._validation import first_overflowing_cell
+
+    cell = first_overflowing_cell(X)
+    if cell is None:
+        return None
+    i, j = cell
+    return UserError(f"{source}: {where(i)}, column {feature_names[j]!r}: {X[i, j]:g} is too "
+                     f"large to train on (the squares of the column overflow {X.dtype}); fix "
+                     "the value, or leave the column out with --exclude")
+
+
 def check_classes(y: np.ndarray, source: str, column: str) -> None:
-    """Refuse a target with one class, or an integer target that looks continuous."""
+    """Refuse a target with one class, an integer target that looks continuous, or labels
+    spelled differently only in case ("Yes", "yes", "YES": surrounding spaces are already
+    stripped when a file is read)."""
     classes = np.unique(y)
     if len(classes) < 2:
         raise UserError(f"{source}: target column {column!r} has only one class "
-                        f"({classes[0]!r}); a classifier needs at least two")
+                        f"({shown(classes[0])}); a classifier needs at least two")
+    if classes.dtype.kind == "U":
+        spellings = {}
+        for label in classes.tolist():
+            spellings.setdefault(label.casefold(), []).append(label)
+        clash = next((labels for labels in spellings.values() if len(labels) > 1), None)
+        if clash:
+            listed = ", ".join(map(repr, clash))
+            raise UserError(f"{source}: target column {column!r} has labels that differ only in "
+                            f"case: {listed}; they would be separate classes: spell each class "
+                            "one way in the file")
     if y.dtype.kind == "i" and len(classes) > MAX_INTEGER_CLASSES:
         raise UserError(f"{source}: target column {column!r} has {len(classes)} distinct "
                         "integer values; it looks continuous (logistic regression needs class "
@@ -571,7 +925,8 @@ def _apply(frame: _Frame, schema: Schema, with_target: bool, drop_missing: bool)
 
 
 def read_table(path, target=None, features=None, delimiter=None, header=None,
-               drop_missing=False, schema=None, require_target=True) -> Table:
+               drop_missing=False, schema=None, require_target=True, exclude=None,
+               keep=None) -> Table:
     """Read, validate and encode a whole table.
 
     Parameters
@@ -613,18 +968,16 @@ def read_table(path, target=None, features=None, delimiter=None, header=None,
         if target is None and require_target:
             raise UserError(f"{frame.source}: which column is the target? pass --target NAME "
                             f"(columns: {', '.join(list(frame.df.columns)[:12])})")
-        schema = infer_schema(frame, target, features)
+        schema = infer_schema(frame, target, features, exclude, keep)
     else:
         schema = _match_schema(frame, schema, target, require_target)
     X, y, missing = _apply(frame, schema, schema.target is not None, drop_missing)
-    keep = ~missing
-    X, y = X[keep], (y[keep] if y is not None else None)
+    kept = ~missing
+    X, y = X[kept], (y[kept] if y is not None else None)
     if len(X) == 0:
         raise UserError(f"{frame.source}: no rows left after dropping rows with missing values")
-    first = (2 if frame.header else 1) if frame.text else 1
-    positions = frame.df.index.to_numpy()[keep] + first
     return Table(X, y, schema.feature_names, schema, frame.source, int(missing.sum()),
-                 positions, "line" if frame.text else "row")
+                 frame.df.index.to_numpy()[kept], frame.where)
 
 
 def _match_schema(frame: _Frame, schema: Schema, target, require_target) -> Schema:
@@ -722,10 +1075,18 @@ def _raw_chunks(path, chunk_rows, delimiter, header) -> Iterator[_Frame]:
 
 
 def _text_chunks(path, fmt, delimiter, header, chunk_rows):
-    options, header = _text_read_options(path, fmt, delimiter, header)
-    with _csv_errors(path, fmt), pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
-        for df in reader:
+    options, header, given = _text_read_options(path, fmt, delimiter, header)
+    errors = functools.partial(_csv_errors, path, fmt, options["sep"], given)
+    with errors():  # entered and left around each read: never across a yield
+        reader = pd.read_csv(path, chunksize=chunk_rows, **options)
+    with reader:
+        while True:
+            with errors():
+                df = next(reader, None)
+            if df is None:
+                return
             frame = _Frame(_name_columns(df, header, path), path, header, True, options["sep"])
+            _check_one_column(frame, given)
             _check_short_rows(frame)
             yield frame
 
@@ -795,17 +1156,23 @@ class _Census:
     first_fraction: tuple | None = None  # (source, where, value): the target's first 1.5
     values: set = field(default_factory=set)  # distinct present values as text, <= limit
     overflow: bool = False  # more than ``limit`` distinct values
+    dates: int = 0  # values that were dates (counted in ``numbers`` too)
+    row_numbers: _RowNumbers = field(default_factory=_RowNumbers)
 
     def add(self, frame: _Frame, column: str, limit: int, target: bool) -> None:
         raw = frame.df[column]
         present = raw.notna().to_numpy()
-        numbers = _to_number(raw).to_numpy()
+        numbers, dates = _numbers_and_dates(raw)
+        numbers = numbers.to_numpy()
         words = present & np.isnan(numbers)
         if target and pd.api.types.is_bool_dtype(raw):
             words = present  # True/False labels are words, as in a whole file
         n_words = int(words.sum())
         self.words += n_words
         self.numbers += int(present.sum()) - n_words
+        self.dates += int(dates.sum())
+        if not target:
+            self.row_numbers.add(numbers[present & ~words])
         if n_words:
             self._add_words(frame, column, raw, words)
         if target and self.first_fraction is None:
@@ -840,8 +1207,9 @@ class FileSetSchema:
     Call :meth:`add` with every chunk (:func:`iter_frames`), then :meth:`finish`.
     """
 
-    def __init__(self, target=None, features=None):
+    def __init__(self, target=None, features=None, exclude=None, keep=None):
         self.target, self.features = target, features
+        self.exclude, self.keep = exclude, keep
         self.first = None  # the first frame's source, header and columns
         self.rows = 0
         self.census = {}
@@ -865,9 +1233,11 @@ class FileSetSchema:
             raise UserError(f"{frame.source}: which column is the target? pass --target NAME "
                             f"(columns: {', '.join(list(frame.df.columns)[:12])})")
         target = _resolve_column(target, frame, "--target")
-        columns = _select_features(frame, target, self.features)
+        columns, left_out, self.kept = _select_features(frame, target, self.features,
+                                                        self.exclude, self.keep)
         self.first = (frame.source, frame.header, list(frame.df.columns))
-        self.schema = Schema(columns, {}, target, frame.header, list(frame.df.columns))
+        self.schema = Schema(columns, {}, target, frame.header, list(frame.df.columns),
+                             left_out=left_out)
         self.census = {column: _Census() for column in columns + [target]}
 
     def _check_columns(self, frame: _Frame) -> None:
@@ -898,6 +1268,7 @@ class FileSetSchema:
         """
         if self.first is None or self.rows == 0:
             raise UserError("no data rows in any file")
+        _decide_columns(self.schema, self.kept, self.census.get, self.rows, self.first[0])
         for column in self.schema.columns:
             categories = self._categories(column, self.census[column])
             if categories is not None:

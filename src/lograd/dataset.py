@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd.data import FileSetSchema, Schema, encode_frame, file_format, iter_frames
+from lograd.data import (
+    FileSetSchema,
+    Schema,
+    encode_frame,
+    file_format,
+    iter_frames,
+    splitmix64,
+    too_large,
+)
 from lograd.errors import UserError
 
 GLOB_CHARS = "*?["
@@ -187,7 +195,7 @@ class FileSet:
 
 
 def scan(files, source, target=None, features=None, delimiter=None, header=None,
-         budget=None) -> FileSet:
+         budget=None, exclude=None, keep=None) -> FileSet:
     """Pass 1 over a file set: one schema, the classes, the row count.
 
     Parameters
@@ -196,7 +204,7 @@ def scan(files, source, target=None, features=None, delimiter=None, header=None,
         The data files, one format (see :func:`expand`).
     source : str
         What to call the set in messages (e.g. the directory).
-    target, features, delimiter, header
+    target, features, delimiter, header, exclude, keep
         As for :func:`lograd.data.read_table`.
     budget : int, optional
         Bytes of memory for the data (default :func:`default_budget`); chunks get a fraction.
@@ -209,7 +217,7 @@ def scan(files, source, target=None, features=None, delimiter=None, header=None,
     reading = {"delimiter": delimiter, "header": header}
     _check_row_groups(files, budget)
     chunk_rows = _chunk_rows(files[0], budget, reading)
-    census = FileSetSchema(target, features)
+    census = FileSetSchema(target, features, exclude, keep)
     for path in files:
         for frame in iter_frames(path, chunk_rows, **reading):
             census.add(frame)
@@ -271,6 +279,10 @@ def iter_parts(fileset: FileSet, seed: int, test_size: float,
         for frame in fileset.frames(file_index):
             X, y, rows = encode_frame(frame, fileset.schema, fileset.labels_as_text,
                                       drop_missing)
+            huge = too_large(X, fileset.schema.feature_names, frame.source,
+                             lambda i, rows=rows, frame=frame: frame.where(int(rows[i])))
+            if huge is not None:
+                raise huge
             test = test_rows(seed, file_index, rows, test_size)
             yield Part(X, y.astype(fileset.classes.dtype), test, len(frame.df) - len(rows))
 
@@ -280,18 +292,10 @@ def test_rows(seed: int, file_index: int, rows: np.ndarray, test_size: float) ->
     (seed, file, row) by SplitMix64, the same whatever the chunking."""
     if test_size == 0:
         return np.zeros(len(rows), dtype=bool)
-    key = _splitmix64(np.array([seed & (2**64 - 1)], dtype=np.uint64))[0]
-    key = _splitmix64(np.array([key ^ np.uint64(file_index)], dtype=np.uint64))[0]
-    u = (_splitmix64(rows.astype(np.uint64) ^ key) >> np.uint64(11)) * 2.0**-53
+    key = splitmix64(np.array([seed & (2**64 - 1)], dtype=np.uint64))[0]
+    key = splitmix64(np.array([key ^ np.uint64(file_index)], dtype=np.uint64))[0]
+    u = (splitmix64(rows.astype(np.uint64) ^ key) >> np.uint64(11)) * 2.0**-53
     return u < test_size
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, elementwise (uint64 arithmetic wraps modulo 2**64)."""
-    z = x + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 @dataclass

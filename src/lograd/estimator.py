@@ -23,8 +23,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from lograd import solvers
-from lograd._validation import as_callback_list, check_params, check_sample_weight
-from lograd.errors import UserError
+from lograd._validation import (
+    as_callback_list,
+    check_params,
+    check_sample_weight,
+    first_overflowing_cell,
+    resolved_penalty,
+    warn_about_penalty,
+)
+from lograd.errors import UserError, shown
 from lograd.losses import DATA_LOSSES
 from lograd.objective import Objective, penalty_strengths
 from lograd.training import TrainingDiverged, TrainingResult, fit_iterative, fit_lbfgs
@@ -52,12 +59,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
-        L1 and elastic-net need ``solver='gd'`` or ``'sgd'`` (proximal steps).
+    penalty : {'auto', 'l2', 'l1', 'elasticnet', None}, default='auto'
+        'auto' chooses the penalty from ``l1_ratio`` and ``C`` as scikit-learn 1.9 does: 'l2'
+        (``l1_ratio`` None or 0), 'l1' (``l1_ratio=1``), 'elasticnet' (in between), none for
+        ``C=np.inf``. L1 and elastic-net need ``solver='gd'`` or ``'sgd'`` (proximal steps).
+        Contradicting settings (``penalty='l2'`` with ``l1_ratio=0.5``, ``penalty=None`` with
+        ``C=10``) warn with scikit-learn's words and do what scikit-learn does: ``penalty``
+        wins.
     C : float, default=1.0
         Inverse penalty strength, as in scikit-learn; ``np.inf`` means no penalty.
-    l1_ratio : float in [0, 1], default=None
-        Elastic-net mixing; required with ``penalty='elasticnet'``, ignored otherwise.
+    l1_ratio : float in [0, 1] or None, default=None
+        The L1 share of the penalty: with ``penalty='auto'`` it chooses the penalty (1 alone is
+        the L1 fit); required with ``penalty='elasticnet'``.
     fit_intercept : bool, default=True
     solver : {'lbfgs', 'gd', 'sgd', 'adam'}, default='lbfgs'
         'lbfgs': SciPy's L-BFGS-B, fast and tolerance-tight (L2 or no penalty).
@@ -120,14 +133,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``partial_fit`` ignores this. See :mod:`lograd.checkpoint`.
     checkpoint_every : int, default=10
         Iterations (epochs for 'sgd'/'adam') between checkpoints.
+    dual : bool, default=False
+        Accepted for scikit-learn compatibility; only False (lograd solves the primal problem).
+    intercept_scaling : float > 0, default=1
+        Accepted for scikit-learn compatibility; no effect (it is liblinear's device for
+        penalizing the intercept, which lograd never penalizes).
+    n_jobs : int or None, default=None
+        Accepted for scikit-learn compatibility; no effect (the fused kernel chooses its own
+        threads; scikit-learn 1.8 ignores it too).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
-    n_iter_ : int
-        Iterations run (updates for 'gd', epochs for 'sgd'/'adam').
+    n_iter_ : ndarray of shape (1,), int32
+        Iterations run (updates for 'gd', epochs for 'sgd'/'adam'), as scikit-learn stores it.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only for inputs with string column names (pandas).
@@ -149,12 +170,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     array([0, 0, 0])
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True,
+    def __init__(self, penalty="auto", *, C=1.0, l1_ratio=None, fit_intercept=True,
                  solver="lbfgs", learning_rate="auto", lr_schedule="constant", max_iter=100,
                  tol=1e-4, batch_size="auto", momentum=0.0, class_weight=None,
                  random_state=None, warm_start=False, verbose=0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, callbacks=None, fused=True,
-                 checkpoint=None, checkpoint_every=10):
+                 checkpoint=None, checkpoint_every=10, dual=False, intercept_scaling=1,
+                 n_jobs=None):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -177,6 +199,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.fused = fused
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -210,11 +235,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Raises
         ------
+        lograd.errors.UserError
+            Bad parameters, labels, weights, or a value so large that the squares of its column
+            overflow (training needs them).
         lograd.errors.DivergenceError
-            When the objective becomes NaN/inf or explodes; the best parameters seen are kept in
-            ``coef_``/``intercept_`` and the message names the learning rate.
+            When the fit produced no usable model: the objective became NaN/inf or exploded,
+            or ended no lower than where it started (unless it started at a minimum or a
+            callback stopped it), or
+            L-BFGS aborted without lowering it. The best parameters seen are kept in
+            ``coef_``/``intercept_`` (``exc.result`` holds the history) and the message says
+            what to change (usually the learning rate). scikit-learn users expect ``fit`` to
+            raise on an unusable result, so this is an error, not a ConvergenceWarning.
         """
         check_params(self)
+        warn_about_penalty(self)
         for name in ("_partial_solver", "_partial_rate", "_partial_epochs"):
             self.__dict__.pop(name, None)  # a later partial_fit starts a fresh solver
         warm = self.warm_start and hasattr(self, "coef_")
@@ -222,6 +256,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if _is_dask(X):
             return self._fit_dask(X, y, sample_weight, coef_init, intercept_init, previous)
         X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS)
+        self._check_magnitude(X)
         check_classification_targets(y)
         self.classes_ = _classes(y)
         weights = self._sample_weight(X, y, sample_weight)
@@ -282,7 +317,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         from lograd import dask as lograd_dask
 
         return lograd_dask.make_objective(
-            X, y, weights, self.classes_, _encode, penalty=self.penalty, C=self.C,
+            X, y, weights, self.classes_, _encode, penalty=resolved_penalty(self), C=self.C,
             l1_ratio=self.l1_ratio, fit_intercept=self.fit_intercept)
 
     @available_if(_has_stepwise_solver)
@@ -310,6 +345,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         check_params(self)
+        warn_about_penalty(self)
         first = not hasattr(self, "coef_")
         if first and classes is None:
             raise UserError("partial_fit needs classes=[...] (every label) on its first call")
@@ -317,6 +353,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return self._partial_fit_dask(X, y, classes, sample_weight, first)
         X, y = validate_data(self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_FLOATS,
                              reset=first)
+        self._check_magnitude(X)
         check_classification_targets(y)
         _set_partial_classes(self, classes, y, first)
         weights = self._sample_weight(X, y, sample_weight)
@@ -324,6 +361,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         theta0 = objective.zeros() if first else objective.pack(*self._coef_to_wb())
         self._train(objective, theta0, check_random_state(self.random_state), None, partial=True)
         return self
+
+    def _check_magnitude(self, X):
+        cell = first_overflowing_cell(X)
+        if cell is None:
+            return
+        row, column = cell
+        names = getattr(self, "feature_names_in_", None)
+        where = f"column {names[column]!r}" if names is not None else f"column {column}"
+        raise UserError(f"X has {float(X[row, column]):g} at row {row}, {where}: too large to "
+                        f"train on (the squares of the column overflow {X.dtype}); scale or fix "
+                        "it")
 
     def _sample_weight(self, X, y, sample_weight):
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -333,6 +381,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                          sample_weight=weights)
         class_of_row = np.searchsorted(self.classes_, y)
         scaled = per_class[class_of_row] * (1.0 if weights is None else weights)
+        if not scaled.sum() > 0:
+            raise UserError("class_weight gives every row weight 0: at least one class present "
+                            "in y needs a positive weight")
         return scaled.astype(X.dtype)
 
     def _validation_split(self, X, y, weights, rng):
@@ -353,7 +404,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches take rows: CSC row slicing would scan every column
         target = _encode(y, self.classes_, X.dtype)
         total = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
-        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio, total)
+        alpha_l2, alpha_l1 = penalty_strengths(self.penalty, self.C, self.l1_ratio,
+                                               total)
+        if not np.isfinite(alpha_l2 + alpha_l1):  # 1/(C·S) overflows
+            raise UserError(f"parameter C={shown(self.C)} is invalid: so small that the penalty "
+                            f"1/(C·{total:g}) overflows; pass C=1e-300 or more")
         loss_fn = DATA_LOSSES["fused" if self.fused else "unfused"]
         return Objective(X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
                          fit_intercept=self.fit_intercept, loss_fn=loss_fn)
@@ -442,7 +497,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             n_iter_no_change=self.n_iter_no_change, schedule=schedule,
             validation_score=score, callbacks=callbacks, verbose=self.verbose,
             describe=describe, checkpoint=None if store is None else store.save,
-            checkpoint_every=self.checkpoint_every, resume=resume)
+            checkpoint_every=self.checkpoint_every, resume=resume, require_progress=not partial)
 
     def _solver(self, objective, partial, resume=None):
         if resume is not None:  # the checkpoint holds the rate: skip computing 'auto' again
@@ -482,8 +537,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if partial and hasattr(self, "loss_curve_") and getattr(self, "_partial_started", False):
             self.loss_curve_ = self.loss_curve_ + result.loss_curve[1:]
             self.n_iter_ += result.n_iter
-        else:
-            self.loss_curve_, self.n_iter_ = list(result.loss_curve), result.n_iter
+        else:  # an array of shape (1,), as scikit-learn's LogisticRegression keeps it
+            self.loss_curve_ = list(result.loss_curve)
+            self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self._partial_started = partial
         self.validation_scores_ = result.validation_scores
         self.learning_rate_ = result.learning_rate

@@ -37,11 +37,26 @@ _GRAM_BLOCK_ROWS = 8192
 data_loss = unfused_data_loss
 
 
+def resolve_penalty(penalty, C, l1_ratio):
+    """The penalty ``'auto'`` stands for, chosen as scikit-learn 1.9 does from ``l1_ratio`` and
+    ``C``: None for ``C=inf``, else 'l2' for ``l1_ratio`` None or 0, 'l1' for 1, 'elasticnet'
+    in between. Any other penalty is itself."""
+    if penalty != "auto":
+        return penalty
+    if C == np.inf:
+        return None
+    if l1_ratio is None or l1_ratio == 0:
+        return "l2"
+    return "l1" if l1_ratio == 1 else "elasticnet"
+
+
 def penalty_strengths(penalty, C, l1_ratio, weight_sum):
     """``(alpha_l2, alpha_l1)`` with ``F = data + alpha_l2·½‖w‖² + alpha_l1·‖w‖₁``.
 
-    ``alpha = 1/(C·S)`` split by the L1 ratio, as scikit-learn scales ``C``.
+    ``alpha = 1/(C·S)`` split by the L1 ratio, as scikit-learn scales ``C``; ``penalty`` may be
+    ``'auto'`` (see :func:`resolve_penalty`).
     """
+    penalty = resolve_penalty(penalty, C, l1_ratio)
     if penalty is None or np.isinf(C):
         return 0.0, 0.0
     alpha = 1.0 / (C * weight_sum)

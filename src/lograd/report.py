@@ -183,11 +183,34 @@ def confusion_figure(matrix, classes):
     return fig
 
 
+BOUNDARY_NOTE = ("Classes are drawn from the most to the least frequent, so the rarer ones lie "
+                 "on top, half transparent. A feature with few distinct values is jittered: each "
+                 "point moves by at most 0.3 of the step between values, so that rows at the "
+                 "same place all stay visible.")
+
+
+def _jittered(X, seed=0):
+    """``X`` (n, 2) with each discrete column (repeated values) spread by uniform noise of at
+    most 0.3 times the smallest step between its values: coincident points become a visible
+    cloud, and no point gets nearer another value than its own."""
+    rng = np.random.default_rng(seed)
+    shown = X.copy()
+    for j in range(X.shape[1]):
+        values = np.unique(X[:, j])
+        if len(values) > len(X) / 2:
+            continue  # continuous: points rarely coincide
+        step = float(np.diff(values).min()) if len(values) > 1 else 1.0
+        shown[:, j] += rng.uniform(-0.3 * step, 0.3 * step, size=len(X))
+    return shown
+
+
 def boundary_figure(model, X, y, classes, feature_names):
     """Two features: the rows over the model's prediction, in the features' own units.
 
     Two classes: the probability of ``classes[1]`` shaded, and the P = 0.5 line. More: the
-    region where each class is the most probable, and the lines between regions.
+    region where each class is the most probable, and the lines between regions. The rows are
+    drawn as :data:`BOUNDARY_NOTE` says (the most frequent class first, discrete features
+    jittered), so that no class hides another.
     """
     fig, ax = _figure(5.4, 4.4)
     X = np.asarray(X, dtype=float)
@@ -210,10 +233,16 @@ def boundary_figure(model, X, y, classes, feature_names):
         ax.contourf(g0, g1, winner, levels=levels, colors=colors, alpha=0.25)
         ax.contour(g0, g1, winner, levels=levels[1:-1], colors="black", linewidths=1)
         title = "Decision regions (most probable class)"
-    for label, marker, color in zip(classes, "os^vD<>p*h" * 5, colors):
-        chosen = np.asarray(y) == label
-        ax.scatter(X[chosen, 0], X[chosen, 1], s=14, marker=marker, color=color,
-                   edgecolor="black", linewidth=0.4, label=f"class {label}")
+    shown = _jittered(X)
+    y = np.asarray(y)
+    styles = list(zip(classes, "os^vD<>p*h" * 5, colors))
+    counts = [int(np.sum(y == label)) for label in classes]
+    for k in sorted(range(len(classes)), key=lambda k: -counts[k]):  # the rarest on top
+        label, marker, color = styles[k]
+        chosen = y == label
+        ax.scatter(shown[chosen, 0], shown[chosen, 1], s=14, marker=marker, color=color,
+                   alpha=0.6, edgecolor="black", linewidth=0.4,
+                   label=f"class {label} ({counts[k]} rows)")
     ax.set_xlabel(feature_names[0])
     ax.set_ylabel(feature_names[1])
     ax.set_title(title)
@@ -386,7 +415,8 @@ def build_report(*, model, estimator, title, summary, params, metrics, feature_n
     if len(feature_names) == 2:
         parts.append(_section(f"Decision boundary ({eval_name} rows)",
                               _image(boundary_figure(model, X_eval, y_eval, classes,
-                                                     feature_names), "decision boundary")))
+                                                     feature_names), "decision boundary"),
+                              _note(BOUNDARY_NOTE)))
     parts.append(_graph_html(model, estimator, X_train, y_train))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
@@ -443,6 +473,10 @@ def write_report(path, **fields) -> None:
     **fields
         The keyword arguments of :func:`build_report`.
     """
-    text = build_report(**fields)
+    write_report_text(path, build_report(**fields))
+
+
+def write_report_text(path, text: str) -> None:
+    """Write a report's HTML text to ``path``, atomically."""
     with atomic_write(path, "w", what="report", encoding="utf-8") as f:
         f.write(text)

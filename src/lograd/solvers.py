@@ -38,7 +38,7 @@ def _info(loss, direction, step) -> StepInfo:
                                                                            initial=0.0)), step)
 
 
-def _gradient_mapping(grad, descent, proxed, eta):
+def gradient_mapping(grad, descent, proxed, eta):
     """``(θ - prox(θ - η g))/η`` written as ``g + (u - prox(u))/η`` with ``u = θ - η g``: exactly
     ``g`` where the prox changes nothing (no rounding from dividing a difference by η)."""
     return grad + (descent - proxed) / eta
@@ -70,7 +70,7 @@ class GradientDescent:
             new = plain
         if self.momentum:
             self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
-        return new, _info(loss, _gradient_mapping(grad, descent, plain, eta), eta)
+        return new, _info(loss, gradient_mapping(grad, descent, plain, eta), eta)
 
     def state_dict(self) -> dict:
         return {"learning_rate": self.learning_rate, "velocity": self.velocity}
@@ -106,7 +106,7 @@ class AcceleratedGradient:
         _, grad = problem.loss_and_grad(self.y, batch)
         descent = self.y - eta * grad
         new = problem.prox(descent, eta)
-        mapping = _gradient_mapping(grad, descent, new, eta)
+        mapping = gradient_mapping(grad, descent, new, eta)
         loss_new = problem.value(new, batch)
         if loss_new > loss_before:  # restart: forget the momentum
             self.t, self.y = 1.0, new

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd.errors import DivergenceError
-from lograd.solvers import lbfgs
+from lograd.solvers import gradient_mapping, lbfgs
 
 #: The objective "explodes" when it exceeds this many times max(1, its initial value).
 DIVERGENCE_FACTOR = 1e3
@@ -64,19 +64,46 @@ def _floats(values) -> np.ndarray:
 
 
 class TrainingDiverged(DivergenceError):
-    """The objective became NaN/inf or exploded; ``result`` holds the best parameters seen."""
+    """The run produced no usable model; ``result`` holds the best parameters seen.
 
-    def __init__(self, message, result: TrainingResult):
-        super().__init__(message)
-        self.result = result
+    Attributes
+    ----------
+    reason : {'diverged', 'no_progress', 'aborted'}
+        The objective became NaN/inf or exploded; it ended no lower than it started; the
+        solver (L-BFGS) stopped without lowering it.
+    what : str
+        What happened, with the numbers; ``advice``: what to change (in Python's words).
+    result : TrainingResult
+    """
+
+    def __init__(self, reason, what, advice, result: TrainingResult, kept: str):
+        super().__init__(f"{what}; {advice}; {kept}")
+        self.reason, self.what, self.advice, self.result = reason, what, advice, result
+
+
+_STEP_ADVICE = "lower learning_rate (or use learning_rate='auto')"
+_LBFGS_ADVICE = ("check the data for huge values or weights, scale the features (e.g. "
+                 "sklearn.preprocessing.StandardScaler), use float64 data, or use solver='gd'")
+
+
+def _is_minimum(problem, theta, eta, tol) -> bool:
+    """Whether nothing is left to improve at theta: the largest entry of the (proximal, for a
+    step ``eta``) gradient is at most ``tol`` (or rounding noise)."""
+    _, grad = problem.loss_and_grad(theta)
+    if eta:
+        descent = theta - eta * grad
+        grad = gradient_mapping(grad, descent, problem.prox(descent, eta), eta)
+    noise = float(np.sqrt(np.finfo(np.asarray(theta).dtype).eps))
+    return float(np.max(np.abs(grad), initial=0.0)) <= max(tol, noise)
 
 
 class _Tracker:
     """Keeps the history, the best parameters, and talks to callbacks and the console."""
 
-    def __init__(self, callbacks, verbose, describe, max_iter):
+    def __init__(self, callbacks, verbose, describe, max_iter, theta0):
         self.callbacks, self.verbose, self.describe = callbacks or [], verbose, describe
         self.max_iter = max_iter
+        self.theta0 = theta0  # kept as "best" when no finite objective was ever seen
         self.loss_curve = []
         self.best_theta, self.best_loss, self.best_iteration = None, np.inf, 0
 
@@ -101,13 +128,32 @@ class _Tracker:
         if np.isfinite(loss) and loss <= limit:
             return
         what = "became non-finite" if not np.isfinite(loss) else f"exploded to {loss:.3g}"
-        result = TrainingResult(self.best_theta, list(self.loss_curve), n_iter, False,
-                                "diverged", learning_rate=learning_rate)
-        raise TrainingDiverged(
-            f"training diverged: the objective {what} at iteration {iteration} with "
-            f"learning_rate={learning_rate:.6g}; lower learning_rate (or use "
-            f"learning_rate='auto'); the best parameters seen (objective "
-            f"{self.best_loss:.6g} at iteration {self.best_iteration}) were kept", result)
+        self.fail("diverged", f"training diverged: the objective {what} at iteration "
+                  f"{iteration} with learning_rate={learning_rate:.6g}", _STEP_ADVICE, n_iter,
+                  learning_rate)
+
+    def check_progress(self, problem, iteration, eta, tol, advice, learning_rate=None,
+                       reason="no_progress", how=None, end=None):
+        """Fail when the objective ``end`` at the returned parameters (default: the curve's
+        last) is no lower than at the start, unless the start was already a minimum (then
+        nothing could be gained)."""
+        start = self.loss_curve[0]
+        end = self.loss_curve[-1] if end is None else end
+        if end < start or _is_minimum(problem, self.theta0, eta, tol):
+            return
+        rate = "" if learning_rate is None else f" with learning_rate={learning_rate:.6g}"
+        self.fail(reason, f"{how or 'training made no progress'}: the objective ended at "
+                  f"{end:.6g}{rate}, not below its starting value {start:.6g}", advice,
+                  iteration, learning_rate)
+
+    def fail(self, reason, what, advice, n_iter, learning_rate):
+        best = self.theta0 if self.best_theta is None else self.best_theta
+        result = TrainingResult(best, list(self.loss_curve), n_iter, False, reason,
+                                learning_rate=learning_rate)
+        kept = (f"the best parameters seen (objective {self.best_loss:.6g} at iteration "
+                f"{self.best_iteration}) were kept" if self.best_theta is not None
+                else "the initial parameters were kept")
+        raise TrainingDiverged(reason, what, advice, result, kept)
 
     def report(self, iteration, loss, grad_norm, step, theta, **extra) -> bool:
         """Print and call the callbacks; True when a callback asks to stop."""
@@ -130,7 +176,7 @@ class _Tracker:
 def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_rule="gradient",
                   n_iter_no_change=10, schedule="constant", power_t=0.5, validation_score=None,
                   callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
-                  checkpoint_every=10, resume=None):
+                  checkpoint_every=10, resume=None, require_progress=True):
     """Run a step-based solver (gd, sgd, adam) until a stopping rule fires.
 
     Parameters
@@ -173,6 +219,10 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     resume : dict, optional
         A ``state`` given to ``checkpoint`` by an earlier run with the same problem, solver
         and settings, not complete: the run goes on from there, exactly as it would have.
+    require_progress : bool
+        Raise when the run ends with F no lower than ``F(theta0)`` (unless ``theta0`` is
+        already a minimum, or a callback stopped the run). False for one step of
+        ``partial_fit``, where mini-batch noise on a chunk may do that.
 
     Returns
     -------
@@ -181,9 +231,11 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     Raises
     ------
     TrainingDiverged
-        When the objective becomes NaN/inf or exceeds ``DIVERGENCE_FACTOR·max(1, F(theta0))``.
+        When the objective becomes NaN/inf or exceeds ``DIVERGENCE_FACTOR·max(1, F(theta0))``
+        (``reason='diverged'``), or, with ``require_progress``, ends no lower than it started
+        (``'no_progress'``). Its ``result`` holds the best parameters seen.
     """
-    tracker = _Tracker(callbacks, verbose, describe, max_iter)
+    tracker = _Tracker(callbacks, verbose, describe, max_iter, theta0)
     full_batch = batches is None
     theta, stopped_by, no_improvement = theta0, "max_iter", 0
     scores, best_score, best_scored_theta = [], -np.inf, theta0
@@ -260,6 +312,11 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         tracker.check_divergence(final_loss, iteration, solver.learning_rate, iteration)
     if validation_score is not None:
         theta = best_scored_theta
+    if require_progress and stopped_by != "callback":  # (a callback's stop is the user's)
+        # early stopping returns the best-scored parameters: judge those
+        end = None if validation_score is None else problem.value(theta)
+        tracker.check_progress(problem, iteration, solver.learning_rate, tol, _STEP_ADVICE,
+                               solver.learning_rate, end=end)
     result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
                             stopped_by, scores if validation_score is not None else None,
                             solver.learning_rate)
@@ -281,8 +338,16 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
     curvature pairs to itself: a checkpoint holds the parameters and the history, and a resumed
     run restarts L-BFGS from the saved parameters (with the iterations left). It reaches the
     same optimum, to ``tol``, by a slightly different path: not bit-identical.
+
+    Raises
+    ------
+    TrainingDiverged
+        ``reason='aborted'`` when L-BFGS stopped (its line search failing, typically on its
+        first step because the objective or its gradient overflows) with F no lower than
+        ``F(theta0)``; ``'no_progress'`` when it ended so for another reason. ``theta0`` being
+        a minimum already is no failure.
     """
-    tracker = _Tracker(callbacks, verbose, describe, max_iter)
+    tracker = _Tracker(callbacks, verbose, describe, max_iter, theta0)
     if resume is None:
         start, done = theta0, 0
         tracker.record(theta0, problem.value(theta0))
@@ -317,6 +382,12 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
     else:  # SciPy's status: 0 converged, 1 iteration limit, 2 line search failed
         stopped_by = {0: "tol", 1: "max_iter"}.get(status, "line_search")
     converged = stopped_by in ("tol", "callback")
+    if stopped_by != "callback":
+        aborted = stopped_by == "line_search"
+        how = f"L-BFGS aborted at iteration {n_iter} ({message.rstrip(': ')})" if aborted \
+            else None
+        tracker.check_progress(problem, n_iter, None, tol, _LBFGS_ADVICE,
+                               reason="aborted" if aborted else "no_progress", how=how)
     result = TrainingResult(theta, tracker.loss_curve, n_iter, converged, stopped_by,
                             message=message)
     if checkpoint is not None and stopped_by != "callback":

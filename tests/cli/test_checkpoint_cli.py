@@ -111,7 +111,7 @@ def test_a_checkpoint_of_another_fit_is_one_error_line_and_kept(lograd, user_err
     before = (directory / "checkpoint.npz").read_bytes()
     result = lograd(*command, "--max-iter", "50")
     user_error(result, f"checkpoint {directory} holds the state of a different fit",
-               "max_iter=50, the checkpoint's 100", "nothing was changed")
+               "--max-iter 50, the checkpoint's 100", "nothing was changed")
     assert (directory / "checkpoint.npz").read_bytes() == before
 
 

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 import warnings
@@ -63,6 +64,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (what NumPy's legacy seeding takes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 4294967295, got "
+                                         f"{text!r}")
+    return value
+
+
+def output_path(text: str) -> str:
+    """A path to write to: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty one")
+    return text
+
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -86,6 +106,10 @@ def dask_address(text: str) -> tuple:
     if kind == "local":
         return "local", positive_int(count) if count else 2
     if _TCP.match(text):
+        port = int(text.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            raise argparse.ArgumentTypeError(f"port {port} is out of range (1 to 65535) in "
+                                             f"{text!r}")
         return "tcp", text
     raise argparse.ArgumentTypeError(f"must be 'local', 'local:N' or 'tcp://HOST:PORT', got "
                                      f"{text!r}")
@@ -166,10 +190,14 @@ def dask_client(spec, timeout: float = CONNECT_TIMEOUT):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     kind, value = spec
     if kind == "local":
-        with LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
-                          dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
-                Client(cluster) as client:
-            yield client
+        with contextlib.ExitStack() as stack:
+            with deferred_interrupts(), _children_write_no_stderr():
+                # a Ctrl-C meanwhile acts once the cluster can be closed
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=value, threads_per_worker=1, processes=True,
+                    dashboard_address=":0", silence_logs=logging.CRITICAL,
+                    preload=["lograd.cli._worker"]))  # the workers ignore Ctrl-C
+            yield stack.enter_context(Client(cluster))
         return
     try:
         client = Client(value, timeout=timeout)
@@ -178,6 +206,142 @@ def dask_client(spec, timeout: float = CONNECT_TIMEOUT):
                         f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
     with client:
         yield client
+
+
+@contextlib.contextmanager
+def _children_write_no_stderr():
+    """Processes started inside (the workers) get /dev/null as their stderr: a Ctrl-C while
+    they start, before they ignore it, would print their tracebacks. Their errors reach this
+    process through the scheduler; this process's own stderr is back at the end."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------------
+class _Interrupts:
+    """Ctrl-C for the CLI: KeyboardInterrupt at once, except inside :func:`deferred_interrupts`
+    (a fit; starting a cluster), where it is raised at the next safe point (between
+    iterations; once the cluster can be closed), not inside compiled code, which turns it into
+    a SystemError. A second Ctrl-C there raises at once."""
+
+    def __init__(self):
+        self.installed = False
+        self.requested = False
+        self.deferred = 0
+
+    def handler(self, signum, frame):
+        first = not self.requested
+        self.requested = True
+        if self.deferred and first:
+            return
+        raise KeyboardInterrupt
+
+    def check(self, info=None) -> None:
+        """A training callback: stop the fit with KeyboardInterrupt once Ctrl-C was pressed."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+_interrupts = _Interrupts()
+
+
+@contextlib.contextmanager
+def catching_interrupts():
+    """Install the CLI's SIGINT handler (see :class:`_Interrupts`) for the block."""
+    previous = signal.signal(signal.SIGINT, _interrupts.handler)
+    _interrupts.installed, _interrupts.requested = True, False
+    try:
+        yield _interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _interrupts.installed = False
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Inside: Ctrl-C stops training at the next iteration (``interrupt_check`` is the
+    callback that does it), or at the end of the block."""
+    _interrupts.deferred += 1
+    try:
+        yield
+    finally:
+        _interrupts.deferred -= 1
+    _interrupts.check()
+
+
+def interrupt_check(info) -> None:
+    _interrupts.check(info)
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C was pressed (any error raised since is a consequence)."""
+    return _interrupts.requested
+
+
+# -- messages in the CLI's words ---------------------------------------------------------------
+_FLAGS = {"penalty": "--penalty", "solver": "--solver", "C": "--C", "l1_ratio": "--l1-ratio",
+          "learning_rate": "--learning-rate", "max_iter": "--max-iter", "tol": "--tol",
+          "batch_size": "--batch-size", "momentum": "--momentum",
+          "class_weight": "--class-weight", "random_state": "--seed",
+          "checkpoint_every": "--checkpoint-every", "checkpoint": "--checkpoint"}
+_NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
+_ASSIGNMENT = re.compile(rf"(?<![\w'\"=.-])(?:parameter )?({_NAMES})=('[^']*'|\{{[^}}]*\}}|"
+                         r"[^\s,;)]+)")
+_BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate|max_iter|batch_size|class_weight|"
+                   r"checkpoint_every)(?![\w=])")
+
+
+def as_flags(message: str) -> str:
+    """A library message in the CLI's words: ``solver='lbfgs'`` -> ``--solver lbfgs``,
+    ``learning_rate`` -> ``--learning-rate``, ``penalty=None`` -> ``--penalty none``."""
+    def assignment(match):
+        name, value = match.group(1), match.group(2).strip("'")
+        if name == "learning_rate" and value == "auto":
+            return "the default, automatic --learning-rate"
+        return f"{_FLAGS[name]} {'none' if value == 'None' else value}"
+    message = message.replace("(e.g. sklearn.preprocessing.StandardScaler)",
+                              "(lograd train standardizes unless --no-standardize)")
+    return _BARE.sub(lambda m: _FLAGS[m.group(1)], _ASSIGNMENT.sub(assignment, message))
+
+
+# -- all outputs or none -----------------------------------------------------------------------
+@contextlib.contextmanager
+def undone_on_failure(path):
+    """If the block fails (or is interrupted), put back what was at ``path`` before it: the
+    old file (kept meanwhile as a hard link), or nothing. So a command writing several
+    outputs leaves all of them or none."""
+    path = os.fspath(path)
+    existed = os.path.lexists(path)
+    backup = None
+    if existed and os.path.isfile(path) and not os.path.islink(path):
+        backup = os.path.join(os.path.dirname(os.path.abspath(path)),
+                              f".{os.path.basename(path)}.{os.getpid()}.backup.tmp")
+        try:
+            os.link(path, backup)
+        except OSError:
+            backup = None
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if backup is not None:
+                os.replace(backup, path)
+                backup = None
+            elif not existed:
+                os.remove(path)
+        raise
+    finally:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                os.remove(backup)
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -222,13 +386,15 @@ class Progress:
         print(f"{self.unit} {info['iteration']}/{self.total}  loss {info['loss']:.6f}  "
               f"gradient norm {info['grad_norm']:.3g}", file=self.stream, flush=True)
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """End the display; ``finished=False`` (an error, Ctrl-C) leaves the bar where it is."""
         if self.bar is not None:
-            if self.last is not None and self.bar.n < self.total:  # stopped early: converged
+            if finished and self.last is not None and self.bar.n < self.total:  # converged
                 self.bar.total = self.bar.n
                 self.bar.refresh()
             self.bar.close()
-        elif not self.quiet and self.last is not None and self.last["iteration"] != 1:
+        elif finished and not self.quiet and self.last is not None and \
+                self.last["iteration"] != 1:
             self._print(self.last)
 
 
@@ -249,7 +415,7 @@ def warnings_as_lines(command: str, quiet: bool = False):
         return
     seen = set()
     for warning in caught:
-        text = " ".join(str(warning.message).split())
+        text = as_flags(" ".join(str(warning.message).split()))
         if text not in seen:
             seen.add(text)
             print(f"lograd {command}: warning: {text}", file=sys.stderr)
@@ -273,8 +439,3 @@ def write_stdout(text: str) -> None:
 def silence_stdout() -> None:
     """Send further stdout writes (including the interpreter's final flush) to /dev/null."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def user_error_from(exc: Exception, hint: str = "") -> UserError:
-    message = " ".join(str(exc).split())
-    return UserError(message + (f"; {hint}" if hint else ""))

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from lograd.cli import _common
-from lograd.errors import UserError
+from lograd.errors import UserError, shown
 
 DESCRIPTION = """\
 Score a saved model on labelled data: accuracy, log-loss, ROC AUC, precision, recall, F1 (of
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the true labels' column, by name or 0-based index (default: the "
                              "training target's name)")
-    parser.add_argument("--json", metavar="FILE",
+    parser.add_argument("--json", metavar="FILE", type=_common.output_path,
                         help="also write the metrics as JSON to FILE ('-': to standard output, "
                              "the table then goes to standard error)")
     _common.add_reading_options(parser)
@@ -87,6 +87,6 @@ def _as_classes(table, classes) -> np.ndarray:
     if unknown.size:
         value = table.y[unknown[0]]
         raise UserError(f"{table.source}: {table.where(unknown[0])}, target column "
-                        f"{table.schema.target!r}: label {value!r} is not a class of the model "
-                        f"({', '.join(map(str, classes))}; {unknown.size} such rows)")
+                        f"{table.schema.target!r}: label {shown(value)} is not a class of the "
+                        f"model ({', '.join(map(str, classes))}; {unknown.size} such rows)")
     return labels.astype(classes.dtype)

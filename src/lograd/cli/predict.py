@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     parser.add_argument("data", metavar="DATA",
                         help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
                              "of such files (predicted file after file, in name order)")
-    parser.add_argument("-o", "--output", metavar="OUT.csv",
+    parser.add_argument("-o", "--output", metavar="OUT.csv", type=_common.output_path,
                         help="where to write the predictions (default, or '-': standard "
                              "output); written whole or not at all")
     parser.add_argument("--chunk-rows", type=_common.positive_int,

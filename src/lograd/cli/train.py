@@ -55,10 +55,18 @@ def register(subparsers) -> None:
                              "from the end); required with DATA unless it is an .npz with y")
     parser.add_argument("--features", metavar="COLUMNS",
                         help="comma-separated feature columns, by name or index (default: all "
-                             "columns but the target)")
+                             "columns but the target, leaving out columns that look like "
+                             "identifiers)")
+    parser.add_argument("--exclude", metavar="COLUMNS",
+                        help="comma-separated columns not to use as features, by name or index")
+    parser.add_argument("--keep", metavar="COLUMNS",
+                        help="use these columns as features even if they look like "
+                             "identifiers (named id/ID/index/PassengerId/..., or row numbers: "
+                             "distinct consecutive whole numbers)")
     parser.add_argument("-o", "--output", metavar="MODEL", default=DEFAULT_OUTPUT,
+                        type=_common.output_path,
                         help=f"where to save the model (default: ./{DEFAULT_OUTPUT})")
-    parser.add_argument("--report", metavar="FILE.html",
+    parser.add_argument("--report", metavar="FILE.html", type=_common.output_path,
                         help="also write a self-contained HTML report (curves, confusion "
                              "matrix, coefficients, computation graph)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -110,7 +118,7 @@ def _add_model_options(parser) -> None:
     group.add_argument("--class-weight", metavar="WEIGHTS",
                        help="'balanced', or per class: 'yes=3,no=1' (default: all 1)")
     group.add_argument("--no-intercept", action="store_true", help="fit no intercept")
-    group.add_argument("--seed", type=int, default=0,
+    group.add_argument("--seed", type=_common.seed, default=0,
                        help="random seed for the train/test split and sgd/adam (default: 0)")
     group.add_argument("--test-size", type=_common.test_fraction, default=0.2, metavar="FRACTION",
                        help="fraction of rows held out (stratified; for a directory or glob, "
@@ -150,7 +158,12 @@ def run(args) -> int:
 def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
     """Fit on ``split = (X_train, X_test, y_train, y_test)`` (default: a stratified split of
     ``table``) in memory; report and save."""
+    from lograd.data import too_large
+
     estimator = _estimator(args, table.y)  # a bad option fails before the split
+    huge = too_large(table.X, table.feature_names, table.source, table.where)
+    if huge is not None:
+        raise huge
     split = _split(table, args.test_size, args.seed) if split is None else split
     X_train, X_test, y_train, y_test = split
     _common.say(args, *_summary_lines(table, y_train, y_test, how), *([note] if note else []))
@@ -160,9 +173,17 @@ def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
     if len(y_test):
         metrics["test"] = _metrics(model, X_test, y_test)
     rows = {"train": int(len(y_train)), "test": int(len(y_test)), "dropped": table.n_dropped}
-    _save(args, model, estimator, metrics, table.schema, table.source, rows)
-    if args.report:
-        _report(args, table, model, metrics, (X_train, y_train), (X_test, y_test))
+    report = None
+    if args.report:  # built before anything is written: all outputs or none
+        report = _report(args, table, model, metrics, (X_train, y_train), (X_test, y_test))
+    with _common.undone_on_failure(args.output):
+        _save(args, model, estimator, metrics, table.schema, table.source, rows)
+        if report is not None:
+            from lograd.report import write_report_text
+
+            write_report_text(args.report, report)
+    _say_saved(args)
+    if report is not None:
         _common.say(args, f"report written to {args.report}")
     return 0
 
@@ -172,13 +193,16 @@ def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> Non
     from lograd import model_io
     from lograd.report import metrics_table
 
-    _common.say(args, f"trained in {estimator.n_iter_} {_unit(estimator)}s "
+    _common.say(args, f"trained in {int(np.sum(estimator.n_iter_))} {_unit(estimator)}s "
                       f"(final objective {estimator.loss_curve_[-1]:.6f})", "",
                 metrics_table(metrics), "")
     info = {"schema": schema.to_dict(), "metrics": metrics, "source": source, "rows": rows,
             "standardize": bool(args.standardize), "test_size": args.test_size,
             "seed": args.seed, **extra}
     model_io.save(model, args.output, info=info)
+
+
+def _say_saved(args) -> None:
     _common.say(args, f"model saved to {args.output}  (next: lograd predict {args.output} DATA "
                       "-o predictions.csv)")
 
@@ -204,7 +228,8 @@ def _run_file_set(args, files, budget) -> int:
     dataset.use_system_allocator()  # this process reads many files one chunk at a time
     with _common.warnings_as_lines("train", quiet=args.quiet):
         fileset = dataset.scan(files, args.data, target=args.target, features=args.features,
-                               delimiter=args.delimiter, header=args.header, budget=budget)
+                               delimiter=args.delimiter, header=args.header, budget=budget,
+                               exclude=args.exclude, keep=args.keep)
     source = _file_set_name(fileset)
     if not fileset.fits(budget):
         return _run_streamed(args, fileset, source, budget)
@@ -265,6 +290,7 @@ def _run_streamed(args, fileset, source, budget) -> int:
     rows = {"train": int(counts["train"].sum()), "test": int(counts["test"].sum()),
             "dropped": spilled.n_dropped}
     _save(args, model, estimator, metrics, fileset.schema, source, rows, streamed=True)
+    _say_saved(args)
     return 0
 
 
@@ -292,14 +318,15 @@ def _load(args):
     from lograd.data import check_classes, load_default, read_table
 
     if args.data is None:
-        if args.target is not None or args.features is not None:
-            raise UserError("--target/--features need a DATA file (without DATA the bundled "
-                            "breast-cancer data is used)")
+        if any(v is not None for v in (args.target, args.features, args.exclude, args.keep)):
+            raise UserError("--target/--features/--exclude/--keep need a DATA file (without "
+                            "DATA the bundled breast-cancer data is used)")
         table = load_default()
     else:
         table = read_table(args.data, target=args.target, features=args.features,
                            delimiter=args.delimiter, header=args.header,
-                           drop_missing=args.drop_missing)
+                           drop_missing=args.drop_missing, exclude=args.exclude,
+                           keep=args.keep)
     check_classes(table.y, table.source, table.schema.target)
     return table
 
@@ -329,22 +356,45 @@ def _fit_estimator(args, model, X, y, estimator=None):
     step, default ``model``)."""
     estimator = model if estimator is None else estimator
     progress = _common.Progress(estimator.max_iter, _unit(estimator), quiet=args.quiet)
-    estimator.set_params(callbacks=[progress])
-    with _common.warnings_as_lines("train"):
+    estimator.set_params(callbacks=[progress, _common.interrupt_check])
+    finished = False
+    with _common.warnings_as_lines("train"), _common.deferred_interrupts():
         try:
             model.fit(X, y)
+            finished = True
         except DivergenceError as exc:
-            raise _common.user_error_from(exc) from None  # it names the learning rate
+            raise UserError(_failed_fit(args, estimator, exc)) from None
         except UserError as exc:
             if not _is_dask_array(X):
                 raise
             raise UserError(f"training on dask arrays (streamed from disk or --dask): {exc}") \
                 from None
         finally:
-            progress.close()
+            progress.close(finished)
     # run-time only, not part of the saved model (a reloaded model refitted elsewhere must not
     # resume from or overwrite this run's checkpoint directory)
     estimator.set_params(callbacks=None, checkpoint=None)
+
+
+def _failed_fit(args, estimator, exc) -> str:
+    """A fit that produced no usable model: what happened, and which flag to change."""
+    what = getattr(exc, "what", str(exc))
+    reason = getattr(exc, "reason", "diverged")
+    if reason == "aborted":
+        advice = ["check the data for huge values"]
+        if not args.standardize:
+            advice.append("leave out --no-standardize")
+        if args.class_weight not in (None, "balanced"):
+            advice.append("give smaller --class-weight values")
+        advice.append("or use --solver gd")
+    elif estimator.solver == "adam":
+        advice = ["lower --learning-rate (adam's default is 0.05)"]
+    elif args.learning_rate is not None:
+        advice = ["lower --learning-rate, or leave it out (the automatic step cannot diverge)"]
+    else:
+        advice = ["check the data for huge values", "or leave out --no-standardize"
+                  if not args.standardize else "or use --solver lbfgs"]
+    return f"{what}; {', '.join(advice)}; no model was saved"
 
 
 def _is_dask_array(X) -> bool:
@@ -352,14 +402,15 @@ def _is_dask_array(X) -> bool:
 
 
 def _report(args, table, model, metrics, train, test):
-    from lograd.report import write_report
+    """The report's HTML text (written with the model, all or nothing)."""
+    from lograd.report import build_report
 
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
     (X_train, y_train), (X_test, y_test) = train, test
     eval_name = "test" if len(y_test) else "train"
     X_eval, y_eval = (X_test, y_test) if len(y_test) else (X_train, y_train)
-    write_report(
-        args.report, model=model, estimator=estimator, title=f"lograd: {table.source}",
+    return build_report(
+        model=model, estimator=estimator, title=f"lograd: {table.source}",
         summary=_summary_rows(table, y_train, y_test, args), params=_shown_params(estimator),
         metrics=metrics, feature_names=table.feature_names, classes=estimator.classes_,
         X_eval=X_eval, y_eval=y_eval, eval_name=eval_name, standardized=args.standardize,
@@ -422,9 +473,9 @@ def _class_weight(text, y):
             weights[key] = float(weight)
         except ValueError:
             sep = ""
-        if not sep or not weights.get(key, 0) > 0:
+        if not sep or not 0 < weights.get(key, 0) < np.inf:
             raise UserError(f"--class-weight: expected 'balanced' or LABEL=WEIGHT pairs with "
-                            f"positive weights, like 'yes=3,no=1'; got {item!r}")
+                            f"positive finite weights, like 'yes=3,no=1'; got {item!r}")
     unknown = [k for k in weights if k not in set(np.unique(y).tolist())]
     if unknown:
         raise UserError(f"--class-weight: no class {unknown[0]!r} in the target "
@@ -438,13 +489,35 @@ def _split(table, test_size, seed):
         return table.X, empty, table.y, table.y[:0]
     from sklearn.model_selection import train_test_split
 
-    try:
-        return train_test_split(table.X, table.y, test_size=test_size, random_state=seed,
-                                stratify=table.y)
-    except ValueError as exc:
-        raise UserError(f"--test-size {test_size}: cannot hold out a stratified test set from "
-                        f"{len(table.y)} rows ({' '.join(str(exc).split())}); pass a "
-                        "different --test-size, or 0") from None
+    _check_stratifiable(table, test_size)
+    return train_test_split(table.X, table.y, test_size=test_size, random_state=seed,
+                            stratify=table.y)
+
+
+def _check_stratifiable(table, test_size) -> None:
+    """Refuse a stratified split scikit-learn cannot make, saying what would make it possible:
+    every class needs 2 rows, and the test and training parts one row of each class."""
+    import math
+
+    labels, counts = np.unique(table.y, return_counts=True)
+    n, k = len(table.y), len(labels)
+    rare = [str(label) for label, count in zip(labels, counts) if count < 2]
+    if rare:
+        more = f" (and {len(rare) - 1} more such classes)" if len(rare) > 1 else ""
+        raise UserError(f"{table.source}: class {rare[0]!r} has only 1 row{more}: a stratified "
+                        "test set needs 2 rows of every class; pass --test-size 0 to train on "
+                        "all rows (no test metrics), or add rows of that class")
+    n_test = math.ceil(test_size * n)
+    if n_test < k:
+        smallest = k / n
+        raise UserError(f"--test-size {test_size}: holds out {n_test} of {n} rows, fewer than "
+                        f"the {k} classes (a stratified test set needs one row of each); pass "
+                        f"--test-size {math.ceil(smallest * 1000) / 1000:g} or more, or 0")
+    if n - n_test < k:
+        largest = (n - k) / n
+        raise UserError(f"--test-size {test_size}: leaves {n - n_test} of {n} rows for "
+                        f"training, fewer than the {k} classes; pass --test-size "
+                        f"{math.floor(largest * 1000) / 1000:g} or less")
 
 
 def _pipeline(estimator, standardize):
@@ -492,6 +565,9 @@ def _data_lines(source, schema, n_rows, n_dropped, labels, counts, n_train, n_te
     lines.append(f"  feature columns: {', '.join(shown)}{more}")
     if encoded:
         lines.append(f"  one-hot encoded: {', '.join(encoded)}")
+    lines += [f"  {what}: {', '.join(columns)}" for what, columns in schema.decisions()]
+    if any(reason != "--exclude" for reason in schema.left_out.values()):
+        lines.append("  (pass --keep COLUMN to use a column left out as an identifier)")
     lines.append(f"  {split}")
     return lines
 
@@ -502,6 +578,7 @@ def _summary_rows(table, y_train, y_test, args):
                      + (f"; {table.n_dropped} left out (missing values)" if table.n_dropped
                         else "")),
             ("features", str(table.X.shape[1])),
+            *[(what, ", ".join(columns)) for what, columns in table.schema.decisions()],
             ("classes", _class_counts(table.y)),
             ("standardized", "yes" if args.standardize else "no"),
             ("model file", os.path.abspath(args.output))]
