@@ -296,7 +296,6 @@ def test_meta_json_inconsistencies_are_refused(tmp_path, iris):
                                                 "file_columns": ["a", "b", "c", "y"]}})
     cases = [  # (change to meta.json, fragment)
         (lambda m: m["attributes"].update(n_features_in_=5), "n_features_in_ is not 4"),
-        (lambda m: m["attributes"].update(n_iter_="many"), "n_iter_ is 'many'"),
         (lambda m: m["params"].update(C=-1), "hyperparameters: parameter C=-1 is invalid"),
         (lambda m: m.update(scaler="yes"), "'scaler' is text, not true/false"),
         (lambda m: m["arrays"].pop("scaler.var_"), "no array scaler.var_"),
@@ -313,6 +312,9 @@ def test_meta_json_inconsistencies_are_refused(tmp_path, iris):
         assert message.startswith(f"model file {bad}: "), message
         assert fragment in message and "\n" not in message, (fragment, message)
         assert "UserError" not in message  # one error, not one wrapped in another
+    _tampered(path, bad, arrays={"n_iter_": np.array([-3])})  # (n_iter_ is an array member)
+    with pytest.raises(UserError, match="n_iter_ is -3, not a count"):
+        model_io.load(bad)
 
 
 def test_a_newer_format_is_one_error_not_one_wrapped_in_another(tmp_path, iris):
