@@ -389,7 +389,7 @@ def section_optimum(report, args, X=None, y=None, title=None, solvers=None):
     from sklearn.linear_model import LogisticRegression as SkLogReg
     from sklearn.linear_model import SGDClassifier
 
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     if X is None:
         X, y = dense_problem(args.n, args.d, np.float64)
@@ -469,7 +469,7 @@ def lograd_tiny_vector_compiled_step():
     p = LECTURE
     x, y = np.array([p["x1"], p["x2"]]), np.array(p["y"])
     value_and_grad = lograd.compile_grad(
-        lambda w, b: lograd.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
+        lambda w, b: lograd.autodiff.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
     params = [np.array([p["w1"], p["w2"]]), np.float64(p["b"])]
     return compiled_descent(value_and_grad, params, p["lr"])
 
@@ -490,7 +490,7 @@ def lograd_tiny_vector_step():
     x, y, lr = np.array([p["x1"], p["x2"]]), np.array(p["y"]), p["lr"]
 
     def step():
-        loss = lograd.ops.sigmoid_cross_entropy(x @ w + b, y)
+        loss = lograd.autodiff.ops.sigmoid_cross_entropy(x @ w + b, y)
         loss.backward()
         for t in (w, b):
             t.data = t.data - lr * t.grad
@@ -743,7 +743,7 @@ def memory_child(n, d, dtype, who):
     """Runs in a fresh process: build X, reset the peak-RSS counter, fit, print JSON."""
     from sklearn.linear_model import LogisticRegression as SkLogReg
 
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     before_x = _rss_kb("VmRSS")
     X, y = dense_problem(n, d, np.dtype(dtype))

@@ -16,11 +16,11 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
-import lograd.checkpoint as checkpoint_module
+import lograd.files.checkpoints as checkpoint_module
 from lograd import solvers
-from lograd.checkpoint import FILENAME, read_meta, resume_note
 from lograd.errors import UserError
-from lograd.estimator import LogisticRegression
+from lograd.estimators.logistic import LogisticRegression
+from lograd.files.checkpoints import FILENAME, read_meta, resume_note
 from lograd.objective import Objective
 
 # Each fits 25 iterations/epochs; tol=0 where a stopping rule would end it early.

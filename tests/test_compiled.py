@@ -9,7 +9,8 @@ from tests.test_engine import COMPOSITE_CASES, OP_CASES
 from tests.test_engine import lecture_loss as lecture_loss_and_more
 
 import lograd
-from lograd import Tensor, TraceError, compile_grad, no_grad, ops
+from lograd import Tensor, TraceError, compile_grad, no_grad
+from lograd.autodiff import ops
 
 X1, X2, Y = 1.0, 2.0, 1.0
 
@@ -455,7 +456,7 @@ def test_sgd_fit_is_unchanged_by_compiling(monkeypatch):
 
 
 def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
-    monkeypatch.setattr(lograd.compiled, "MAX_TRACES", 3)
+    monkeypatch.setattr(lograd.autodiff.compile, "MAX_TRACES", 3)
     step = compile_grad(lambda w: (w * w).sum())
     for n in range(1, 7):
         _, grad = step(np.ones(n))
@@ -465,7 +466,7 @@ def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
 
 @pytest.mark.parametrize("name", ["v0", "lambda", "np", "a1", "forward_backward"])
 def test_ops_named_like_the_generated_code_still_compile(name, monkeypatch):
-    from lograd.engine import OPS, apply, defop
+    from lograd.autodiff.engine import OPS, apply, defop
 
     monkeypatch.delitem(OPS, name, raising=False)
     defop(name, lambda x: x * 3.0, lambda g, ans, x: g * 3.0)

@@ -9,7 +9,7 @@ da = pytest.importorskip("dask.array")
 import dask_support  # noqa: E402
 import lograd  # noqa: E402
 from lograd import Tensor, gradcheck, losses  # noqa: E402
-from lograd.dask import dask_data_loss  # noqa: E402
+from lograd.backends.dask import dask_data_loss  # noqa: E402
 from lograd.errors import UserError  # noqa: E402
 
 rng = np.random.default_rng(7)
@@ -84,7 +84,7 @@ def test_dask_op_passes_gradcheck():
 
 
 def test_one_evaluation_reads_every_block_once(monkeypatch):
-    import lograd.dask as lograd_dask
+    import lograd.backends.dask as lograd_dask
 
     calls = []
 

@@ -14,10 +14,10 @@ from sklearn.metrics import accuracy_score  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 
 import lograd  # noqa: E402
-import lograd.dask as lograd_dask  # noqa: E402
+import lograd.backends.dask as lograd_dask  # noqa: E402
 from dask_support import assert_same_model  # noqa: E402
 from lograd.errors import UserError  # noqa: E402
-from lograd.estimator import _encode  # noqa: E402
+from lograd.estimators.logistic import _encode  # noqa: E402
 from lograd.objective import Objective, penalty_strengths  # noqa: E402
 
 GD = dict(solver="gd", learning_rate=0.5, tol=0, max_iter=15)

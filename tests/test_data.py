@@ -1,4 +1,5 @@
-"""lograd.data: every format read to the same numbers, columns chosen and encoded, errors named."""
+"""lograd.files.tables: every format read to the same numbers, columns chosen and encoded,
+errors named."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lograd.data import Schema, check_classes, iter_chunks, load_default, read_table
 from lograd.errors import UserError
+from lograd.files.tables import Schema, check_classes, iter_chunks, load_default, read_table
 
 CSV = 'x1,x2,color,y\n1.5,-2,red,yes\n0.25,3,"dark, blue",no\n-1,0.5,red,no\n2,1e3,green,yes\n'
 X_EXPECTED = np.array([  # x1, x2, then one-hot color: dark blue, green, red (sorted)

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 import lograd
-from lograd import ops
+from lograd.autodiff import ops
 from lograd.draw import draw_graph, graph_figure, graph_nodes, layers
 from lograd.errors import UserError
 from lograd.explain import explain

@@ -8,13 +8,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lograd
-from lograd import OPS, Tensor, gradcheck, losses, no_grad, ops
-from lograd.engine import apply, unbroadcast
+from lograd import OPS, Tensor, gradcheck, losses, no_grad
+from lograd.autodiff import ops
+from lograd.autodiff.engine import apply, unbroadcast
 
 try:  # registers the op "dask_linear_logistic_loss" (dask is an optional dependency)
     import dask.array as da
 
-    from lograd.dask import dask_data_loss
+    from lograd.backends.dask import dask_data_loss
 except ImportError:  # pragma: no cover
     da = None
 
@@ -136,7 +137,7 @@ if da is not None:  # the fused op on a dask X of two row blocks
          [randn(3, 2), randn(2)])]
 
 
-# Every function of lograd.ops that is not a primitive of the table is a composite of them:
+# Every function of lograd.autodiff.ops that is not a primitive of the table is a composite of them:
 # (function of Tensors, inputs) cases for each, checked here and replayed compiled elsewhere.
 COMPOSITE_CASES = {
     "log_softmax": [(lambda z: ops.log_softmax(z) * C3, [randn(4, 3)]),
@@ -173,7 +174,7 @@ def test_op_gradients_match_finite_differences(name):
 
 def ops_applied(f, inputs) -> set:
     """The names of the ops that ``f`` applies (comparisons and detach included)."""
-    from lograd import engine
+    from lograd.autodiff import engine
 
     seen = set()
     with engine.recording(lambda op, *record: seen.add(op.name)):
@@ -205,7 +206,7 @@ def test_composites_match_finite_differences(name):
 
 
 def test_gradcheck_catches_a_wrong_vjp():
-    from lograd.engine import defop
+    from lograd.autodiff.engine import defop
 
     defop("bad_square", np.square, lambda g, ans, x: g * x)  # wrong: should be 2x
     try:
@@ -354,7 +355,7 @@ def test_backward_on_non_scalar_needs_upstream_gradient():
 
 
 def test_missing_vjp_raises_naming_the_op():
-    from lograd.engine import defop
+    from lograd.autodiff.engine import defop
 
     defop("floor", np.floor, None)
     try:
@@ -579,7 +580,7 @@ def test_no_grad_in_one_thread_leaves_the_others_recording():
     b.start()
     a.join(5)
     b.join(5)
-    assert lograd.engine.is_grad_enabled() and (w * 2.0).requires_grad
+    assert lograd.autodiff.engine.is_grad_enabled() and (w * 2.0).requires_grad
 
 
 def test_ops_exposes_its_own_functions_only():

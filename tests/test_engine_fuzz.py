@@ -25,7 +25,8 @@ import pytest
 import scipy.sparse as sp
 
 import lograd
-from lograd import OPS, Tensor, losses, ops
+from lograd import OPS, Tensor, losses
+from lograd.autodiff import ops
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
@@ -36,7 +37,7 @@ from autograd.tracer import getval  # noqa: E402
 try:
     import dask.array as da
 
-    from lograd.dask import dask_data_loss
+    from lograd.backends.dask import dask_data_loss
 except ImportError:  # pragma: no cover
     da = None
 

@@ -17,9 +17,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import lograd.estimator as estimator_module
+import lograd.estimators.logistic as estimator_module
 from lograd.errors import DivergenceError, UserError
-from lograd.estimator import LogisticRegression
+from lograd.estimators.logistic import LogisticRegression
 from lograd.objective import Objective
 
 # Tight settings for each solver that reaches the optimum deterministically.

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.special import expit, logsumexp
 
 from lograd import gradcheck
-from lograd.engine import Tensor
+from lograd.autodiff.engine import Tensor
 from lograd.objective import Objective, data_loss, penalty_strengths
 
 

@@ -13,9 +13,9 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lograd.engine import Tensor
-from lograd.estimator import LogisticRegression
-from lograd.gradcheck import gradcheck
+from lograd.autodiff.engine import Tensor
+from lograd.autodiff.gradcheck import gradcheck
+from lograd.estimators.logistic import LogisticRegression
 from lograd.objective import data_loss, penalty_strengths
 from lograd.report import (
     classification_metrics,

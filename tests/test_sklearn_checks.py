@@ -11,7 +11,7 @@ correct behaviour, and some checks (e.g. ``check_non_transformer_estimators_n_it
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from lograd.estimator import LogisticRegression
+from lograd.estimators.logistic import LogisticRegression
 
 CONFIGURATIONS = [
     LogisticRegression(),

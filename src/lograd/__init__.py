@@ -9,18 +9,18 @@ __version__ = "0.1.0"
 # name -> (module, attribute): imported on first access (PEP 562), so that the command line
 # starts without NumPy and `from lograd import Tensor` loads only the engine
 _LAZY = {
-    "Tensor": ("lograd.engine", "Tensor"),
-    "OPS": ("lograd.engine", "OPS"),
-    "no_grad": ("lograd.engine", "no_grad"),
-    "ops": ("lograd.ops", None),
-    "compile_grad": ("lograd.compiled", "compile_grad"),
-    "TraceError": ("lograd.compiled", "TraceError"),
-    "gradcheck": ("lograd.gradcheck", "gradcheck"),
-    "GradcheckError": ("lograd.gradcheck", "GradcheckError"),
-    "LogisticRegression": ("lograd.estimator", "LogisticRegression"),
+    "Tensor": ("lograd.autodiff.engine", "Tensor"),
+    "OPS": ("lograd.autodiff.engine", "OPS"),
+    "no_grad": ("lograd.autodiff.engine", "no_grad"),
+    "ops": ("lograd.autodiff.ops", None),
+    "compile_grad": ("lograd.autodiff.compile", "compile_grad"),
+    "TraceError": ("lograd.autodiff.compile", "TraceError"),
+    "gradcheck": ("lograd.autodiff.gradcheck", "gradcheck"),
+    "GradcheckError": ("lograd.autodiff.gradcheck", "GradcheckError"),
+    "LogisticRegression": ("lograd.estimators.logistic", "LogisticRegression"),
     "explain": ("lograd.explain", "explain"),
-    "save": ("lograd.model_io", "save"),
-    "load": ("lograd.model_io", "load"),
+    "save": ("lograd.files.model_files", "save"),
+    "load": ("lograd.files.model_files", "load"),
     "losses": ("lograd.losses", None),
 }
 

@@ -21,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path as MplPath
 
-from lograd._files import atomic_write, check_writable
-from lograd.engine import Tensor
+from lograd.autodiff.engine import Tensor
 from lograd.errors import UserError
+from lograd.files.atomic import atomic_write, check_writable
 from lograd.graph_layout import columns, layered_layout
 
 # Geometry, in inches (the axes span the figure with 1 data unit = 1 inch).
@@ -139,8 +139,8 @@ def graph_figure(root: Tensor, *, title: str | None = None, max_nodes: int = 300
 def draw_graph(root: Tensor, path, *, title: str | None = None, dpi: int = 150) -> Path:
     """Draw the graph that computed ``root`` to an SVG, PNG or PDF file, chosen by extension.
 
-    The file is written whole or not at all (:func:`lograd._files.atomic_write`). SVG text stays
-    text, so labels can be searched and selected.
+    The file is written whole or not at all (:func:`lograd.files.atomic.atomic_write`). SVG
+    text stays text, so labels can be searched and selected.
 
     Parameters
     ----------

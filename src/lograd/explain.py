@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd import ops
 from lograd._format import jsonable, short
-from lograd.engine import Tensor, no_grad
+from lograd.autodiff import ops
+from lograd.autodiff.engine import Tensor, no_grad
 from lograd.errors import UserError
 
 # The example a bare `lograd explain` shows: wrong enough (a = 0.22 for y = 1) that one step
@@ -530,8 +530,8 @@ def backward_order(trace: Explanation) -> list[str]:
     For m examples that is the pass from J (the per-example pass from L visits z, a, L in the
     same order).
     """
-    # The engine's backward plan, as lograd.compiled also reads it: reversed topological order.
-    from lograd.engine import backward_order
+    # The engine's backward plan, as compile_grad also reads it: reversed topological order.
+    from lograd.autodiff.engine import backward_order
 
     named = {row.name for row in trace.rows if row.grad is not None}
     return [node.name for node in reversed(backward_order(trace.graph)) if node.name in named]

@@ -34,8 +34,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from lograd import ops
-from lograd.engine import Tensor, apply, defop
+from lograd.autodiff import ops
+from lograd.autodiff.engine import Tensor, apply, defop
 
 try:
     import numba

@@ -22,8 +22,8 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from lograd.compiled import compile_grad
-from lograd.engine import Tensor, no_grad
+from lograd.autodiff.compile import compile_grad
+from lograd.autodiff.engine import Tensor, no_grad
 from lograd.losses import fused_data_loss, unfused_data_loss
 
 # Above this many parameters per class the Lipschitz bound uses the trace instead of λ_max.

@@ -25,7 +25,7 @@ import io
 
 import numpy as np
 
-from lograd.model_io import atomic_write
+from lograd.files.model_files import atomic_write
 
 METRIC_NAMES = ("accuracy", "log_loss", "roc_auc", "precision", "recall", "f1")
 
@@ -271,7 +271,7 @@ def model_graph(X, y, coef, intercept, classes, penalty_l2=0.0):
     -------
     Tensor of shape (): the objective, with ``.grad`` filled on every node.
     """
-    from lograd.engine import Tensor
+    from lograd.autodiff.engine import Tensor
     from lograd.objective import data_loss
 
     n, d = X.shape

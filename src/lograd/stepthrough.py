@@ -263,7 +263,7 @@ class StepThrough:
         what : str
             How error messages name the file (e.g. ``"--html"``).
         """
-        from lograd.model_io import atomic_write  # the one atomic writer
+        from lograd.files.model_files import atomic_write  # the one atomic writer
 
         page = self.html()
         with atomic_write(path, "w", what=what, encoding="utf-8") as f:

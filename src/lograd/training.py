@@ -11,7 +11,7 @@ Checkpoints: given ``checkpoint=save``, the loop calls ``save(state)`` every
 lists and arrays holding everything the loop needs to go on (parameters, the solver's
 ``state_dict()``, the history, the best parameters, the stopping counters); passing it back as
 ``resume=state`` continues the run exactly where it was saved. Writing it to disk is the
-caller's business (see :mod:`lograd.checkpoint`).
+caller's business (see :mod:`lograd.files.checkpoints`).
 """
 
 from __future__ import annotations

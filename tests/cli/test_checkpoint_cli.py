@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lograd import model_io
-from lograd.checkpoint import read_meta
+from lograd.files import model_files
+from lograd.files.checkpoints import read_meta
 
 MAX_ITER = 150
 KILL_AFTER = 20  # SIGKILL once the checkpoint holds at least this many iterations
@@ -47,7 +47,7 @@ def wait_for_checkpoint(directory, process, at_least, timeout=300):
 
 
 def fitted(path):
-    model = model_io.load(path)
+    model = model_files.load(path)
     return model.steps[-1][1] if hasattr(model, "steps") else model
 
 

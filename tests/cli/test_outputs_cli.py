@@ -16,8 +16,8 @@ import time
 import pandas as pd
 import pytest
 
-from lograd import model_io
 from lograd.cli import main
+from lograd.files import model_files
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_a_fifo_is_written_into_never_replaced(work, capsys, case):
     assert received.startswith(start), received[:100]
     if case == "train -o FIFO":  # the streamed model file is a whole, loadable model
         (work / "copy.lograd").write_bytes(received)
-        assert list(model_io.load(work / "copy.lograd").classes_) == ["no", "yes"]
+        assert list(model_files.load(work / "copy.lograd").classes_) == ["no", "yes"]
 
 
 def test_a_symbolic_link_is_written_through(work, capsys):
@@ -167,7 +167,7 @@ def test_a_symbolic_link_is_written_through(work, capsys):
         status, _, err = run(capsys, *TRAIN, "-q", "-o", "link.lograd")
         assert status == 0, err
         assert os.readlink("link.lograd") == "models/current.lograd"
-        assert list(model_io.load("models/current.lograd").classes_) == ["no", "yes"]
+        assert list(model_files.load("models/current.lograd").classes_) == ["no", "yes"]
     os.symlink("p.csv", "predictions.csv")
     assert run(capsys, "predict", "m.lograd", "t.csv", "-o", "predictions.csv")[0] == 0
     assert os.path.islink("predictions.csv") and len(pd.read_csv("p.csv")) == 60

@@ -43,14 +43,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lograd import model_io, report
-    from lograd._files import check_outputs, input_files
-    from lograd.data import Schema, read_table
-    from lograd.dataset import expand
+    from lograd import report
+    from lograd.files import model_files
+    from lograd.files.atomic import check_outputs, input_files
+    from lograd.files.filesets import expand
+    from lograd.files.tables import Schema, read_table
 
     check_outputs({"--json": args.json}, stdout=("--json",),
                   inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
-    saved = model_io.read_model(args.model)
+    saved = model_files.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     classes = saved.model.classes_
     files = expand(args.data)
@@ -74,7 +75,7 @@ def run(args) -> int:
         return 0
     _common.write_stdout(summary)
     if args.json:
-        with model_io.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
+        with model_files.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
             json.dump(metrics, f, indent=2, default=str)
     return 0
 

@@ -119,7 +119,7 @@ def _examples(args):
 
 
 def _read_examples(path, target):
-    from lograd.data import read_table  # files are parsed in one place: lograd.data
+    from lograd.files.tables import read_table  # files are parsed in one place: lograd.files.tables
 
     table = read_table(path, target=target)
     where = "line" if table.schema.header else "row"
@@ -137,7 +137,7 @@ def _read_examples(path, target):
 
 def _check_outputs(args):
     """Every output option names a file of its kind, never the --data input or another output."""
-    from lograd._files import check_outputs
+    from lograd.files.atomic import check_outputs
 
     if args.steps is not None and not args.html:
         raise UserError("--steps adds a timeline to the page: give --html FILE too")

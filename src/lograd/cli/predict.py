@@ -47,16 +47,16 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from lograd import model_io
-    from lograd._files import check_outputs, input_files
-    from lograd.data import Schema, iter_chunks
-    from lograd.dataset import expand
+    from lograd.files import model_files
+    from lograd.files.atomic import check_outputs, input_files
+    from lograd.files.filesets import expand
+    from lograd.files.tables import Schema, iter_chunks
 
     check_outputs({"--output": args.output}, stdout=("--output",),
                   inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
     if args.output == "-":
         args.output = None  # standard output
-    saved = model_io.read_model(args.model)
+    saved = model_files.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     files = expand(args.data) or [args.data]
     chunks = itertools.chain.from_iterable(  # file after file, each read lazily
@@ -70,7 +70,7 @@ def run(args) -> int:
         except BrokenPipeError:  # e.g. `lograd predict ... | head`: the reader has gone
             _common.silence_stdout()
         return 0
-    with model_io.atomic_write(args.output, "w", what="--output", newline="",
+    with model_files.atomic_write(args.output, "w", what="--output", newline="",
                                encoding="utf-8") as f:
         rows = write_predictions(f, saved.model, classes, chunks)
     print(f"{rows} predictions written to {args.output}", file=sys.stderr)

@@ -138,16 +138,16 @@ def _add_model_options(parser) -> None:
 
 # -- the command -----------------------------------------------------------------------------------
 def run(args) -> int:
-    from lograd import checkpoint, dataset
-    from lograd._files import check_outputs, input_files
+    from lograd.files import checkpoints, filesets
+    from lograd.files.atomic import check_outputs, input_files
 
     inputs = input_files("DATA", args.data)
     if args.checkpoint:  # its file is read and written too
-        inputs.append(("--checkpoint", os.path.join(args.checkpoint, checkpoint.FILENAME)))
+        inputs.append(("--checkpoint", os.path.join(args.checkpoint, checkpoints.FILENAME)))
     check_outputs({"--output": args.output, "--report": args.report}, inputs)  # before any work
     if args.spill_dir is not None and not os.path.isdir(args.spill_dir):
         raise UserError(f"--spill-dir {args.spill_dir}: no such directory")
-    budget = args.memory if args.memory is not None else dataset.default_budget()
+    budget = args.memory if args.memory is not None else filesets.default_budget()
     with _common.dask_client(args.dask):
         files = _file_set(args, budget)
         if files is not None:
@@ -158,7 +158,7 @@ def run(args) -> int:
 def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
     """Fit on ``split = (X_train, X_test, y_train, y_test)`` (default: a stratified split of
     ``table``) in memory; report and save."""
-    from lograd.data import too_large
+    from lograd.files.tables import too_large
 
     estimator = _estimator(args, table.y)  # a bad option fails before the split
     huge = too_large(table.X, table.feature_names, table.source, table.where)
@@ -190,7 +190,7 @@ def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
 
 def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> None:
     """Print the fit's outcome and metrics, and save the model with what it was trained on."""
-    from lograd import model_io
+    from lograd.files import model_files
     from lograd.report import metrics_table
 
     _common.say(args, f"trained in {int(np.sum(estimator.n_iter_))} {_unit(estimator)}s "
@@ -199,7 +199,7 @@ def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> Non
     info = {"schema": schema.to_dict(), "metrics": metrics, "source": source, "rows": rows,
             "standardize": bool(args.standardize), "test_size": args.test_size,
             "seed": args.seed, **extra}
-    model_io.save(model, args.output, info=info)
+    model_files.save(model, args.output, info=info)
 
 
 def _say_saved(args) -> None:
@@ -211,31 +211,31 @@ def _say_saved(args) -> None:
 def _file_set(args, budget):
     """DATA's files when it is a directory or glob, or one file too large for the budget;
     None for the in-memory path."""
-    from lograd import dataset
+    from lograd.files import filesets
 
     if args.data is None:
         return None
-    files = dataset.expand(args.data)
-    if files is None and dataset.IN_MEMORY_COPIES * dataset.estimated_bytes(args.data) > budget:
+    files = filesets.expand(args.data)
+    if files is None and filesets.IN_MEMORY_COPIES * filesets.estimated_bytes(args.data) > budget:
         files = [args.data]
     return files
 
 
 def _run_file_set(args, files, budget) -> int:
-    from lograd import dataset
-    from lograd.data import Table
+    from lograd.files import filesets
+    from lograd.files.tables import Table
 
-    dataset.use_system_allocator()  # this process reads many files one chunk at a time
+    filesets.use_system_allocator()  # this process reads many files one chunk at a time
     with _common.warnings_as_lines("train", quiet=args.quiet):
-        fileset = dataset.scan(files, args.data, target=args.target, features=args.features,
+        fileset = filesets.scan(files, args.data, target=args.target, features=args.features,
                                delimiter=args.delimiter, header=args.header, budget=budget,
                                exclude=args.exclude, keep=args.keep)
     source = _file_set_name(fileset)
     if not fileset.fits(budget):
         return _run_streamed(args, fileset, source, budget)
-    split = dataset.load(fileset, args.seed, args.test_size, args.drop_missing)
-    note = (f"in memory: {dataset.format_bytes(fileset.encoded_bytes)} encoded (budget "
-            f"{dataset.format_bytes(budget)})")
+    split = filesets.load(fileset, args.seed, args.test_size, args.drop_missing)
+    note = (f"in memory: {filesets.format_bytes(fileset.encoded_bytes)} encoded (budget "
+            f"{filesets.format_bytes(budget)})")
     y_all = np.concatenate([split.y_train, split.y_test])
     table = Table(split.X_train, y_all, fileset.schema.feature_names, fileset.schema, source,
                   split.n_dropped)
@@ -247,7 +247,7 @@ _SPLIT_BY_ROW = "held out row by row, not stratified"
 
 
 def _file_set_name(fileset) -> str:
-    from lograd.data import file_format
+    from lograd.files.tables import file_format
 
     if len(fileset.files) == 1 and fileset.files[0] == fileset.source:
         return fileset.source
@@ -261,16 +261,16 @@ _FORMAT_NAMES = {"parquet": "Parquet", "text": "text"}
 
 def _run_streamed(args, fileset, source, budget) -> int:
     """Spill the encoded chunks to disk and fit on dask arrays reading them."""
-    from lograd import dataset
+    from lograd.files import filesets
 
     if args.report:
         raise UserError(f"--report needs the data in memory, but {fileset.source} "
-                        f"({dataset.format_bytes(fileset.encoded_bytes)} encoded) is streamed "
-                        f"under --memory {dataset.format_bytes(budget)}; leave out --report or "
+                        f"({filesets.format_bytes(fileset.encoded_bytes)} encoded) is streamed "
+                        f"under --memory {filesets.format_bytes(budget)}; leave out --report or "
                         "raise --memory")
     estimator = _estimator(args, fileset.classes)
-    with dataset.spill_directory(args.spill_dir) as directory:
-        spilled = dataset.spill(fileset, directory, args.seed, args.test_size,
+    with filesets.spill_directory(args.spill_dir) as directory:
+        spilled = filesets.spill(fileset, directory, args.seed, args.test_size,
                                 args.drop_missing, args.standardize)
         counts = spilled.class_counts
         n_rows = int(counts["train"].sum() + counts["test"].sum())
@@ -279,9 +279,9 @@ def _run_streamed(args, fileset, source, budget) -> int:
                                        int(counts["train"].sum()), int(counts["test"].sum()),
                                        _SPLIT_BY_ROW),
                     f"streaming {n_rows} rows in {spilled.n_chunks} chunks from {directory} "
-                    f"(budget {dataset.format_bytes(budget)})")
-        X, y = dataset.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
-        with contextlib.nullcontext() if args.dask else dataset.streaming_scheduler():
+                    f"(budget {filesets.format_bytes(budget)})")
+        X, y = filesets.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
+        with contextlib.nullcontext() if args.dask else filesets.streaming_scheduler():
             _fit_estimator(args, estimator, X, y)
         metrics = {"train": _streamed_metrics(estimator, spilled.train)}
         if spilled.test:
@@ -296,11 +296,11 @@ def _run_streamed(args, fileset, source, budget) -> int:
 
 def _streamed_metrics(estimator, parts):
     """Metrics over spilled (already standardized) chunks, predicted one chunk at a time."""
-    from lograd import dataset
+    from lograd.files import filesets
     from lograd.report import classification_metrics
 
     labels, probas = [], []
-    for X, y in dataset.iter_spilled(parts):
+    for X, y in filesets.iter_spilled(parts):
         probas.append(estimator.predict_proba(X))  # (rows, n_classes)
         labels.append(y)
     return classification_metrics(np.concatenate(labels), np.concatenate(probas),
@@ -315,7 +315,7 @@ def _pipeline_with(scaler, estimator):
 
 def _load(args):
     """The training table: the DATA file, or the bundled breast-cancer data."""
-    from lograd.data import check_classes, load_default, read_table
+    from lograd.files.tables import check_classes, load_default, read_table
 
     if args.data is None:
         if any(v is not None for v in (args.target, args.features, args.exclude, args.keep)):
@@ -418,7 +418,7 @@ def _report(args, table, model, metrics, train, test):
 
 
 def _estimator(args, y):
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     chosen = {
         "solver": args.solver, "learning_rate": args.learning_rate, "C": args.C,
@@ -437,11 +437,11 @@ def _estimator(args, y):
     if args.no_intercept:
         params["fit_intercept"] = False
     estimator = LogisticRegression(random_state=args.seed, **params)
-    from lograd._validation import check_params
+    from lograd.estimators.checks import check_params
 
     check_params(estimator)  # a bad combination fails now, before reading more or training
     if args.checkpoint is not None:
-        from lograd.checkpoint import resume_note
+        from lograd.files.checkpoints import resume_note
 
         note = resume_note(args.checkpoint)  # a damaged checkpoint fails now, too
         if note:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lograd.engine import Tensor
+from lograd.autodiff.engine import Tensor
 
 
 class GradcheckError(AssertionError):

@@ -2,9 +2,9 @@
 
 A :class:`Tensor` wraps a NumPy array. Every primitive operation is looked up by name in one
 table, :data:`OPS`, where it is registered with its NumPy forward and one vector-Jacobian product
-(VJP) per argument (see :mod:`lograd.ops`). Applying an op records the output's parents; calling
-``backward()`` on a result walks the graph once in reverse topological order, adding up the
-gradients that flow into each node.
+(VJP) per argument (see :mod:`lograd.autodiff.ops`, which fills the table). Applying an op
+records the output's parents; calling ``backward()`` on a result walks the graph once in reverse
+topological order, adding up the gradients that flow into each node.
 
 The engine does one thing for every op: a gradient flowing into a broadcast input is summed back
 to that input's shape (:func:`unbroadcast`), so no VJP has to think about broadcasting.
@@ -429,7 +429,7 @@ def apply(name: str, *inputs, **params) -> Tensor:
     """Run the primitive ``name`` forward on ``inputs``, recording the graph if needed."""
     op = OPS.get(name)
     if op is None:
-        raise NotImplementedError(f"no primitive op named '{name}' in lograd.engine.OPS")
+        raise NotImplementedError(f"no primitive op named '{name}' in lograd.autodiff.engine.OPS")
     # (plain loops, not generators or any(): this runs once per op, and tiny graphs are overhead)
     for x in inputs:
         if not isinstance(x, Tensor):
@@ -623,6 +623,3 @@ def backward_order(root: Tensor) -> list[Tensor]:
             if p.requires_grad and p not in visited:
                 stack.append((p, False))
     return order
-
-
-from lograd import ops as _ops  # noqa: E402,F401  (fills OPS; ops imports this module's names)

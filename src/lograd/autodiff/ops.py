@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.special
 
-from lograd.engine import PerArgument, Tensor, apply, defop
+from lograd.autodiff.engine import PerArgument, Tensor, apply, defop
 
 
 def _matmul_vjp_left(g, ans, a, b):

@@ -18,11 +18,11 @@ rewritten every k iterations and at the end of the fit. It is a ZIP archive, rea
     One array per array of the state: parameters, momentum/moment buffers, the loss curve, ...
 
 The file is written to a temporary file in DIR, flushed to disk (fsync) and renamed over the
-old one (:func:`lograd._files.atomic_write`): a reader, or a fit resumed after ``kill -9`` or a
-power cut, finds the previous checkpoint or the new one, never half of one.
+old one (:func:`lograd.files.atomic.atomic_write`): a reader, or a fit resumed after
+``kill -9`` or a power cut, finds the previous checkpoint or the new one, never half of one.
 
 Reading is bounded (at most :data:`MAX_FILE_BYTES` unpacked, checked in the archive's directory
-before anything is unpacked; see :class:`lograd._files.BoundedZip`), never unpickles, and
+before anything is unpacked; see :class:`lograd.files.atomic.BoundedZip`), never unpickles, and
 validates the state completely against what the training loop and the solver of this fit
 write, so a damaged checkpoint is one UserError, not a failure inside the fit.
 
@@ -47,8 +47,8 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
-from lograd._files import BadFile, BoundedZip, atomic_write
 from lograd.errors import UserError
+from lograd.files.atomic import BadFile, BoundedZip, atomic_write
 
 FILENAME = "checkpoint.npz"
 FORMAT = "lograd-checkpoint"

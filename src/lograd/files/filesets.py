@@ -3,7 +3,7 @@
 A file set is read twice, a chunk at a time, so memory does not grow with its size:
 
 1. :func:`scan` decides one schema for all files (numeric and categorical columns with the
-   union of their categories, the target's classes; :class:`lograd.data.FileSetSchema`) and
+   union of their categories, the target's classes; :class:`lograd.files.tables.FileSetSchema`) and
    counts the rows.
 2. :func:`load` then concatenates the encoded chunks in memory when they fit the budget;
    otherwise :func:`spill` writes every encoded chunk as ``.npy`` files (X and y, training and
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd.data import (
+from lograd.errors import UserError
+from lograd.files.tables import (
     FileSetSchema,
     Schema,
     encode_frame,
@@ -40,7 +41,6 @@ from lograd.data import (
     splitmix64,
     too_large,
 )
-from lograd.errors import UserError
 
 GLOB_CHARS = "*?["
 # The in-memory path holds the encoded table about this many times (the chunks, their
@@ -205,7 +205,7 @@ def scan(files, source, target=None, features=None, delimiter=None, header=None,
     source : str
         What to call the set in messages (e.g. the directory).
     target, features, delimiter, header, exclude, keep
-        As for :func:`lograd.data.read_table`.
+        As for :func:`lograd.files.tables.read_table`.
     budget : int, optional
         Bytes of memory for the data (default :func:`default_budget`); chunks get a fraction.
 

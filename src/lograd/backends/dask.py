@@ -38,9 +38,9 @@ from scipy.special import expit, logsumexp
 from scipy.special import softmax as _softmax
 from sklearn.utils import compute_class_weight
 
-from lograd._validation import check_sample_weight
-from lograd.engine import Tensor, apply, defop
+from lograd.autodiff.engine import Tensor, apply, defop
 from lograd.errors import UserError
+from lograd.estimators.checks import check_sample_weight
 from lograd.losses import _compute_dtype, _numpy_pass, _pick_kernel, _prepare, fused_data_loss
 from lograd.objective import Objective, penalty_strengths
 

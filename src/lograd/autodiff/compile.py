@@ -26,8 +26,8 @@ import threading
 
 import numpy as np
 
-from lograd import engine
-from lograd.engine import Tensor, as_data, as_value, unbroadcast
+from lograd.autodiff import engine
+from lograd.autodiff.engine import Tensor, as_data, as_value, unbroadcast
 
 MAX_TRACES = 16  # traces kept per compiled function, one per signature of its arguments
 _one_trace_at_a_time = threading.Lock()
@@ -161,7 +161,7 @@ class _Trace:
 
     def __init__(self, source, namespace):
         self.source = source
-        code = builtins.compile(source, "<lograd.compiled>", "exec")
+        code = builtins.compile(source, "<lograd.autodiff.compile>", "exec")
         exec(code, namespace)  # defines forward_backward from the generated source
         self.run = namespace["forward_backward"]
         self.checked = False
@@ -274,7 +274,7 @@ class _Writer:
 
     def backward_lines(self, out):
         """The engine's backward pass run once, writing down each VJP call as it makes it and
-        what it did to the result (see :func:`lograd.engine.backpropagate`)."""
+        what it did to the result (see :func:`lograd.autodiff.engine.backpropagate`)."""
         for node in engine.backward_order(out):
             self.ref(node)  # (every node that needs a gradient must be traced)
         seed = out._seed(None)

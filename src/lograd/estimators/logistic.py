@@ -23,7 +23,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from lograd import solvers
-from lograd._validation import (
+from lograd.errors import UserError, shown
+from lograd.estimators.checks import (
     as_callback_list,
     check_params,
     check_sample_weight,
@@ -31,7 +32,6 @@ from lograd._validation import (
     resolved_penalty,
     warn_about_penalty,
 )
-from lograd.errors import UserError, shown
 from lograd.losses import DATA_LOSSES
 from lograd.objective import Objective, penalty_strengths
 from lograd.training import TrainingDiverged, TrainingResult, fit_iterative, fit_lbfgs
@@ -130,7 +130,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         uninterrupted fit; for 'lbfgs' by restarting L-BFGS from the saved parameters (the same
         optimum to ``tol``, not bit-identical). A finished fit's checkpoint is reused without
         training. The checkpoint of a different fit raises a UserError and is left untouched.
-        ``partial_fit`` ignores this. See :mod:`lograd.checkpoint`.
+        ``partial_fit`` ignores this. See :mod:`lograd.files.checkpoints`.
     checkpoint_every : int, default=10
         Iterations (epochs for 'sgd'/'adam') between checkpoints.
     dual : bool, default=False
@@ -217,11 +217,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
             Float32 data is computed in float32; C-contiguous float arrays are not copied.
             Dask input stays in its row blocks, where every full-data loss and gradient is
-            computed (see :mod:`lograd.dask`): a float32/float64 ``dask.array`` with known row
-            chunks, or a ``dask.dataframe`` of numeric columns (float64, or float32 if all are;
-            its column names become ``feature_names_in_``). 'sgd'/'adam' run each epoch over
-            the blocks in a random order, each block's mini-batches where it lives; early
-            stopping holds out rows per block (stratified within each block).
+            computed (see :mod:`lograd.backends.dask`): a float32/float64 ``dask.array`` with
+            known row chunks, or a ``dask.dataframe`` of numeric columns (float64, or float32 if
+            all are; its column names become ``feature_names_in_``). 'sgd'/'adam' run each
+            epoch over the blocks in a random order, each block's mini-batches where it lives;
+            early stopping holds out rows per block (stratified within each block).
         y : array-like, dask array or Series of shape (n_samples,)
             Labels of any kind (ints, strings, bools), at least two distinct.
         sample_weight : array-like, dask array or Series of shape (n_samples,), optional
@@ -268,8 +268,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_dask(self, X, y, sample_weight, coef_init, intercept_init, previous):
-        """``fit`` on dask input: the data stays in its blocks (see :mod:`lograd.dask`)."""
-        from lograd import dask as lograd_dask
+        """``fit`` on dask input: the data stays in its blocks (see :mod:`lograd.backends.dask`)."""
+        from lograd.backends import dask as lograd_dask
 
         X, y = self._dask_input(X, y, reset=True)
         self.classes_ = _classes(lograd_dask.checked_labels(X, y))
@@ -287,7 +287,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _partial_fit_dask(self, X, y, classes, sample_weight, first):
         """``partial_fit`` on dask input: one epoch over the blocks ('gd': one step)."""
-        from lograd import dask as lograd_dask
+        from lograd.backends import dask as lograd_dask
 
         X, y = self._dask_input(X, y, reset=first)
         _set_partial_classes(self, classes, lograd_dask.checked_labels(X, y), first)
@@ -300,7 +300,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _dask_input(self, X, y, reset):
         """Dask ``(X, y)`` as arrays cut alike; sets or checks the features seen by fit."""
-        from lograd import dask as lograd_dask
+        from lograd.backends import dask as lograd_dask
 
         X, y, names = lograd_dask.check_fit_data(X, y)
         if reset:
@@ -314,7 +314,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _dask_objective(self, X, y, weights):
-        from lograd import dask as lograd_dask
+        from lograd.backends import dask as lograd_dask
 
         return lograd_dask.make_objective(
             X, y, weights, self.classes_, _encode, penalty=resolved_penalty(self), C=self.C,
@@ -462,14 +462,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             warnings.warn(self._convergence_message(result), ConvergenceWarning, stacklevel=4)
 
     def _checkpoint_store(self, objective, theta0, validation):
-        """The :class:`lograd.checkpoint.Checkpoint` of this fit, or None without one."""
+        """The :class:`lograd.files.checkpoints.Checkpoint` of this fit, or None without one."""
         if self.checkpoint is None:
             return None
-        from lograd import checkpoint
+        from lograd.files import checkpoints
 
-        fit = checkpoint.fit_fingerprint(self.get_params(deep=False), self.classes_, objective.X,
+        fit = checkpoints.fit_fingerprint(self.get_params(deep=False), self.classes_, objective.X,
                                          objective.Y, objective.sample_weight, theta0, validation)
-        return checkpoint.Checkpoint(self.checkpoint, fit)
+        return checkpoints.Checkpoint(self.checkpoint, fit)
 
     def _fit_stepwise(self, objective, theta0, rng, validation, partial, callbacks, describe,
                       store=None, resume=None):
@@ -477,7 +477,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         batches = None
         if self.solver in _STOCHASTIC:
             if resume is not None:  # the shuffles go on as the interrupted fit's would have
-                from lograd.checkpoint import restored_rng
+                from lograd.files.checkpoints import restored_rng
 
                 rng = restored_rng(resume["rng"])
             if store is not None:
@@ -577,7 +577,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if _is_dask(X):  # a lazy dask array, computed block by block
-            from lograd import dask as lograd_dask
+            from lograd.backends import dask as lograd_dask
 
             X = lograd_dask.check_predict_data(X, self.n_features_in_,
                                                getattr(self, "feature_names_in_", None))
@@ -590,7 +590,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Most probable class of each row, shape (n_samples,)."""
         scores = self.decision_function(X)
         if _is_dask(scores):
-            from lograd.dask import lazy_predict
+            from lograd.backends.dask import lazy_predict
 
             return lazy_predict(scores, self.classes_)
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
@@ -604,7 +604,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         scores = self.decision_function(X)
         if _is_dask(scores):
-            from lograd.dask import lazy_predict_proba
+            from lograd.backends.dask import lazy_predict_proba
 
             return lazy_predict_proba(scores)
         if scores.ndim == 1:
@@ -615,7 +615,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Log of :meth:`predict_proba`, computed stably: shape (n_samples, n_classes)."""
         scores = self.decision_function(X)
         if _is_dask(scores):
-            from lograd.dask import lazy_predict_proba
+            from lograd.backends.dask import lazy_predict_proba
 
             return lazy_predict_proba(scores, log=True)
         if scores.ndim == 1:  # log σ(z) = -log(1 + e^{-z})
@@ -640,7 +640,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         if not _is_dask(X):
             return super().score(X, y, sample_weight)
-        from lograd.dask import accuracy
+        from lograd.backends.dask import accuracy
 
         return accuracy(self.predict(X), y, sample_weight)
 
@@ -718,7 +718,8 @@ def _batcher(objective, batch_size, rng):
 
 def _epochs(objective, solver, batch_size, rng):
     """``(solver, batches)`` for 'sgd'/'adam': shuffled mini-batches of the rows, or the
-    objective's own plan (a dask X: one step per epoch over its blocks, see :mod:`lograd.dask`)."""
+    objective's own plan (a dask X: one step per epoch over its blocks, see
+    :mod:`lograd.backends.dask`)."""
     plan = getattr(objective, "epoch_plan", None)
     if plan is not None:
         return plan(solver, batch_size, rng)
@@ -727,7 +728,7 @@ def _epochs(objective, solver, batch_size, rng):
 
 def _validation_scorer(objective, X_val, y_val, classes):
     if _is_dask(X_val):  # y_val holds class indices; accuracy computed where the rows live
-        from lograd.dask import validation_scorer
+        from lograd.backends.dask import validation_scorer
 
         return validation_scorer(objective, X_val, y_val)
 

@@ -153,7 +153,7 @@ def input_files(what, data) -> list:
     glob, as the commands read them); none for no DATA."""
     if data is None:
         return []
-    from lograd.dataset import expand
+    from lograd.files.filesets import expand
 
     return [(what, path) for path in (expand(data) or [data])]
 

@@ -25,7 +25,7 @@ hyperparameters, and a data schema (``info["schema"]``) with as many features as
 A file written by a newer format version, a foreign file and a damaged or inconsistent file are
 refused with one :class:`lograd.errors.UserError` naming the file and the problem; :func:`save`
 refuses to write a model it could not load back. Files are written atomically (see
-:func:`lograd._files.atomic_write`).
+:func:`lograd.files.atomic.atomic_write`).
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd._files import (
+from lograd.errors import UserError
+from lograd.files.atomic import (
     BadFile,
     BoundedZip,
     atomic_write,
     check_writable,  # noqa: F401  (the commands' name for it)
 )
-from lograd.errors import UserError
 
 FORMAT = "lograd-model"
 FORMAT_VERSION = 1
@@ -453,7 +453,7 @@ def _check_schema(info, n_features) -> None:
     """The CLI's data schema (``info["schema"]``), when present, must describe the features."""
     if "schema" not in info:
         return
-    from lograd.data import Schema
+    from lograd.files.tables import Schema
 
     try:
         schema = Schema.from_dict(info["schema"])
@@ -472,7 +472,7 @@ def _check_schema(info, n_features) -> None:
 
 
 def _estimator(params, arrays, attributes):
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     if not isinstance(params, dict):
         raise _Invalid("params is not a JSON object")
@@ -496,7 +496,7 @@ def _estimator(params, arrays, attributes):
 
 def _check_params(estimator) -> None:
     """The hyperparameters must be ones ``fit`` accepts."""
-    from lograd._validation import check_params
+    from lograd.estimators.checks import check_params
 
     try:
         check_params(estimator)
