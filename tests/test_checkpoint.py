@@ -15,13 +15,13 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
+from tests.linear_support import linear_objective
 
 import lograd.files.checkpoints as checkpoint_module
 from lograd import solvers
 from lograd.errors import UserError
 from lograd.estimators.logistic import LogisticRegression
 from lograd.files.checkpoints import FILENAME, read_meta, resume_note
-from lograd.objective import Objective
 
 # Each fits 25 iterations/epochs; tol=0 where a stopping rule would end it early.
 RESUMABLE = {
@@ -212,8 +212,8 @@ def test_lbfgs_resume_reaches_the_same_optimum(binary, tmp_path):
     assert len(resumed.loss_curve_) == resumed.n_iter_ + 1
     assert resumed.n_iter_ > 6
     # L-BFGS restarts without its curvature pairs: a different path to the same optimum
-    objective = Objective(X, y.astype(float), alpha_l2=1.0 / (10.0 * len(y)))
-    theta = objective.pack(resumed.coef_[0], resumed.intercept_[0])
+    objective = linear_objective(X, y.astype(float), alpha_l2=1.0 / (10.0 * len(y)))
+    theta = objective.pack([resumed.coef_[0], resumed.intercept_[0]])
     _, grad = objective.loss_and_grad(theta)
     assert np.max(np.abs(grad)) <= 1e-8
     np.testing.assert_allclose(resumed.coef_, reference.coef_, rtol=0, atol=1e-6)
@@ -346,7 +346,7 @@ def test_a_checkpoint_of_another_fit_is_refused_and_kept(binary, tmp_path):
 ], ids=["gd-momentum", "nesterov", "adam"])
 def test_a_solver_loaded_with_the_state_of_another_continues_exactly(make, binary):
     X, y = binary
-    problem = Objective(X, y.astype(float), alpha_l2=0.01)
+    problem = linear_objective(X, y.astype(float), alpha_l2=0.01)
     first, theta = make(), problem.zeros()
     for _ in range(6):
         theta, _ = first.step(theta, problem)

@@ -12,13 +12,14 @@ import dask  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import accuracy_score  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
+from tests.linear_support import linear_model, linear_objective  # noqa: E402
 
 import lograd  # noqa: E402
 import lograd.backends.dask as lograd_dask  # noqa: E402
 from dask_support import assert_same_model  # noqa: E402
 from lograd.errors import UserError  # noqa: E402
-from lograd.estimators.logistic import _encode  # noqa: E402
-from lograd.objective import Objective, penalty_strengths  # noqa: E402
+from lograd.models.targets import encode as _encode  # noqa: E402
+from lograd.objective import penalty_strengths  # noqa: E402
 
 GD = dict(solver="gd", learning_rate=0.5, tol=0, max_iter=15)
 
@@ -40,12 +41,10 @@ def objective_value(model, X, y, sample_weight=None):
     s = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     total = len(y) if s is None else s.sum()
     alpha_l2, alpha_l1 = penalty_strengths(model.penalty, model.C, model.l1_ratio, total)
-    objective = Objective(X, _encode(y, model.classes_, X.dtype), s, alpha_l2=alpha_l2,
-                          alpha_l1=alpha_l1, fit_intercept=model.fit_intercept)
-    n_out = model.coef_.shape[0]
-    w = model.coef_[0] if n_out == 1 else model.coef_.T
-    return objective.value(objective.pack(w, model.intercept_[0] if n_out == 1
-                                          else model.intercept_))
+    objective = linear_objective(X, _encode(y, model.classes_, X.dtype), s, alpha_l2=alpha_l2,
+                                 alpha_l1=alpha_l1, fit_intercept=model.fit_intercept)
+    return objective.value(objective.pack(objective.model.from_coef(model.coef_,
+                                                                    model.intercept_)))
 
 
 # -- DataFrames ---------------------------------------------------------------------------------
@@ -410,14 +409,14 @@ def test_lipschitz_bound_with_weights_on_dask_equals_numpy(exact, monkeypatch):
     import lograd.objective as objective_module
 
     if not exact:  # the trace bound, used above _MAX_EXACT_GRAM features
-        monkeypatch.setattr(objective_module, "_MAX_EXACT_GRAM", 2)
+        monkeypatch.setattr(objective_module, "MAX_EXACT_GRAM", 2)
     X, y = make_data(n=500, k=3, seed=19)
     s = np.random.default_rng(4).uniform(0.0, 3.0, len(y))
     Y = np.eye(3)[y]
     for fit_intercept in (True, False):
-        in_memory = Objective(X, Y, s, alpha_l2=0.01, fit_intercept=fit_intercept)
-        on_dask = lograd_dask.BlockObjective(chunked(X, 120), chunked(Y, 120), chunked(s, 120),
-                                             alpha_l2=0.01, fit_intercept=fit_intercept)
+        in_memory = linear_objective(X, Y, s, alpha_l2=0.01, fit_intercept=fit_intercept)
+        on_dask = lograd_dask.BlockObjective(linear_model(X, Y, fit_intercept), chunked(X, 120),
+                                             chunked(Y, 120), chunked(s, 120), alpha_l2=0.01)
         assert on_dask.lipschitz() == pytest.approx(in_memory.lipschitz(), rel=1e-12)
 
 

@@ -16,8 +16,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tests.linear_support import linear_objective
 
-import lograd.estimators.logistic as estimator_module
+import lograd.backends.memory as memory_backend
 from lograd.errors import DivergenceError, UserError
 from lograd.estimators.logistic import LogisticRegression
 from lograd.objective import Objective
@@ -262,11 +263,11 @@ def test_c_contiguous_float_input_is_not_copied(cancer, monkeypatch, dtype):
     seen = []
 
     class RecordingObjective(Objective):
-        def __init__(self, X, *args, **kwargs):
+        def __init__(self, model, X, *args, **kwargs):
             seen.append(X)
-            super().__init__(X, *args, **kwargs)
+            super().__init__(model, X, *args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "Objective", RecordingObjective)
+    monkeypatch.setattr(memory_backend, "Objective", RecordingObjective)
     X = np.ascontiguousarray(cancer[0], dtype=dtype)
     LogisticRegression(max_iter=5, tol=1e-2).fit(X, cancer[1])
     assert len(seen) == 1 and seen[0] is X
@@ -406,8 +407,8 @@ def test_a_fit_ending_above_its_start_raises_and_keeps_the_best_parameters(cance
     curve = info.value.result.loss_curve
     assert curve[-1] >= curve[0] == pytest.approx(np.log(2))
     # coef_/intercept_ hold the best parameters seen: their objective is the curve's minimum
-    objective = model._objective(X, y, None)
-    best = objective.value(objective.pack(model.coef_[0], model.intercept_[0]))
+    objective = linear_objective(X, y.astype(float), alpha_l2=model._penalty(len(y))[0])
+    best = objective.value(objective.pack([model.coef_[0], model.intercept_[0]]))
     assert best == pytest.approx(min(curve), rel=1e-9) and best < curve[0]
 
 

@@ -16,12 +16,11 @@ from sklearn.preprocessing import StandardScaler
 from lograd.autodiff.engine import Tensor
 from lograd.autodiff.gradcheck import gradcheck
 from lograd.estimators.logistic import LogisticRegression
-from lograd.objective import data_loss, penalty_strengths
+from lograd.losses import unfused_data_loss as data_loss
 from lograd.report import (
     classification_metrics,
     confusion_table,
     metrics_table,
-    model_graph,
     write_report,
 )
 
@@ -71,24 +70,50 @@ def fitted():
     return X, y, LogisticRegression(C=0.5, tol=1e-8, max_iter=500).fit(X, y)
 
 
-def test_model_graph_is_the_objective_that_training_minimised(fitted):
-    X, y, model = fitted
-    alpha, _ = penalty_strengths("l2", 0.5, None, float(len(y)))
-    loss = model_graph(X, y, model.coef_, model.intercept_, model.classes_, alpha)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_graph_drawn_is_the_objective_that_training_minimised(fitted, weighted):
+    """The estimator's own objective (weights, class weights, the penalty from the total
+    weight, the fused op that ran), at the fitted parameters: not one rebuilt by the report."""
+    X, y, _ = fitted
+    s = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    model = LogisticRegression(C=0.5, tol=1e-8, max_iter=500, class_weight="balanced")
+    model.fit(X, y, sample_weight=s)
+    objective, theta = model.training_objective(X, y, sample_weight=s)
+    loss = objective.graph(theta)
     assert loss.item() == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+    names = {t.name for t in _leaves(loss)}
+    assert {"X (300×30)", "y (300)", "w (30)", "b"} <= names
+    assert ("S (300)" in names) == (weighted or model.class_weight is not None)
+    assert "linear_logistic_loss" in {t.op.name for t in _nodes(loss) if t.op}
     w = next(t for t in _leaves(loss) if t.name == "w (30)")
     assert np.abs(w.grad).max() < 1e-6  # converged: the gradient vanishes at the minimum
 
-    def objective(w, b):  # the same function, checked against finite differences elsewhere
-        return data_loss(X, w, b, y.astype(float)) + (0.5 * alpha) * (w * w).sum()
+    weights = model._penalty  # (the same penalty the fit used)
+    total = float(objective.sample_weight.sum())
+    alpha = weights(total)[0]
+
+    def by_hand(w, b):  # the same function from plain ops, checked by finite differences
+        return data_loss(X, w, b, y.astype(float), objective.sample_weight) + (
+            0.5 * alpha) * (w * w).sum()
 
     shifted = model.coef_[0] + 0.3  # away from the minimum, where gradients are large
-    gradcheck(objective, shifted, model.intercept_[0])
-    moved = model_graph(X, y, shifted[None, :], model.intercept_, model.classes_, alpha)
+    gradcheck(by_hand, shifted, model.intercept_[0])
+    moved = objective.graph(objective.pack([shifted, model.intercept_[0]]))
     w_moved = next(t for t in _leaves(moved) if t.name == "w (30)")
     reference = Tensor(shifted, requires_grad=True)
-    objective(reference, Tensor(model.intercept_[0])).backward()
-    np.testing.assert_allclose(w_moved.grad, reference.grad, rtol=1e-12)
+    by_hand(reference, Tensor(model.intercept_[0])).backward()
+    np.testing.assert_allclose(w_moved.grad, reference.grad, rtol=1e-10)
+
+
+def _nodes(root):
+    seen, stack, found = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            found.append(node)
+            stack.extend(node.parents)
+    return found
 
 
 def _leaves(root):

@@ -147,6 +147,23 @@ defop(_FUSED_OP, _fused_forward,
       saves=True)
 
 
+def block_sums(X, w, b, y, sample_weight=None):
+    """``(Σ s_i loss_i, Σ x_i r_iᵀ, Σ r_i, Σ s_i)`` over the rows of X, in one pass: the sums a
+    backend adds up over row blocks (the fused kernel's, or the NumPy path's). Gradient sums in
+    float64."""
+    X = np.asarray(X) if not sp.issparse(X) else X
+    dtype = _compute_dtype(X)
+    y, s, w_c, b_c = _prepare(X, w, b, y, sample_weight, dtype)
+    kernel = _pick_kernel(X, dtype, y.ndim == 2)
+    if kernel is None:
+        loss_sum, grad_w, grad_b = _numpy_pass(X, w_c, b_c, y, s)
+    else:
+        loss_sum, grad_w, grad_b = kernel(X, w_c, b_c, y, s)
+    weight_sum = float(s.sum(dtype=np.float64)) if s.size else float(X.shape[0])
+    return (float(loss_sum), np.asarray(grad_w, dtype=np.float64),
+            np.asarray(grad_b, dtype=np.float64), weight_sum)
+
+
 def _unwrap(value):
     return value.data if isinstance(value, Tensor) else value
 

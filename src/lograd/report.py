@@ -250,49 +250,6 @@ def boundary_figure(model, X, y, classes, feature_names):
     return fig
 
 
-def model_graph(X, y, coef, intercept, classes, penalty_l2=0.0):
-    """The model's graph at the fitted parameters, run forward and backward, for :mod:`lograd.draw`.
-
-    ``z = X·w + b -> sigmoid (or softmax) cross-entropy -> mean -> + ½ α‖w‖²``: the graph
-    training backpropagates through, on the training rows (an L1 penalty is not in the graph:
-    lograd applies it as a proximal step).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, d)
-        The training rows as the estimator sees them (standardized if the model standardizes).
-    y : ndarray of shape (n,)
-    coef : ndarray of shape (1, d) or (k, d); intercept : ndarray of shape (1,) or (k,)
-    classes : ndarray of shape (k,)
-    penalty_l2 : float
-        ``α`` of the L2 term, as :func:`lograd.objective.penalty_strengths` gives it.
-
-    Returns
-    -------
-    Tensor of shape (): the objective, with ``.grad`` filled on every node.
-    """
-    from lograd.autodiff.engine import Tensor
-    from lograd.objective import data_loss
-
-    n, d = X.shape
-    k = len(classes)
-    X_node = Tensor(X, name=f"X ({n}×{d})")
-    if k == 2:
-        w = Tensor(coef[0], requires_grad=True, name=f"w ({d})")
-        b = Tensor(intercept[0], requires_grad=True, name="b")
-        Y = Tensor((np.asarray(y) == classes[1]).astype(float), name=f"y ({n})")
-    else:
-        w = Tensor(coef.T, requires_grad=True, name=f"W ({d}×{k})")
-        b = Tensor(intercept, requires_grad=True, name=f"b ({k})")
-        one_hot = (np.asarray(y)[:, None] == classes[None, :]).astype(float)
-        Y = Tensor(one_hot, name=f"Y ({n}×{k}, one-hot)")
-    loss = data_loss(X_node, w, b, Y)
-    if penalty_l2:
-        loss = loss + (0.5 * penalty_l2) * (w * w).sum()  # ½ α‖w‖²
-    loss.backward()
-    return loss
-
-
 def graph_figure(loss):
     from lograd.draw import graph_figure as draw
 
@@ -441,22 +398,18 @@ def _coefficients_html(estimator, feature_names, classes, standardized) -> str:
 
 
 def _graph_html(model, estimator, X_train, y_train) -> str:
-    from lograd.objective import penalty_strengths
-
     steps = getattr(model, "steps", None)
     X = steps[0][1].transform(X_train) if steps else X_train  # what the estimator saw
-    l1_ratio = estimator.l1_ratio or 0.0
-    alpha_l2, _ = penalty_strengths(estimator.penalty, float(estimator.C), l1_ratio,
-                                    float(len(y_train)))
-    loss = model_graph(X, y_train, estimator.coef_, estimator.intercept_, estimator.classes_,
-                       alpha_l2)
+    objective, theta = estimator.training_objective(X, y_train)
+    loss = objective.graph(theta)
     return _section("Computation graph",
                     _note("The graph lograd builds and backpropagates through at every "
-                          "training step: z = X·w + b, the cross-entropy of each row, their "
-                          "mean, plus the L2 penalty; here at the fitted parameters on the "
-                          "training rows. Each box shows a node's value (or shape) and the "
-                          "derivative of the objective with respect to it: near zero for w and "
-                          "b, since training stopped at a minimum."),
+                          "training step, as the estimator built it: the data term (for "
+                          "logistic regression the fused one-pass op of X, y, w and b), plus "
+                          "the L2 penalty; here at the fitted parameters on the training rows. "
+                          "Each box shows a node's value (or shape) and the derivative of the "
+                          "objective with respect to it: near zero for the parameters, since "
+                          "training stopped at a minimum."),
                     _image(graph_figure(loss), "computation graph", wide=True))
 
 

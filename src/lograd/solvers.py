@@ -45,18 +45,22 @@ def gradient_mapping(grad, descent, proxed, eta):
 
 
 class GradientDescent:
-    """Proximal gradient descent, optionally with heavy-ball momentum.
+    """Proximal gradient descent, optionally with heavy-ball or Nesterov momentum.
 
     ``θ_new = prox_η(θ + μ·(θ - θ_prev) - η·∇f(θ))``; with ``μ = 0`` this is the textbook
     ``θ ← θ - η·∇f(θ)`` (plus soft-thresholding when there is an L1 term). Used for full-batch
     ``'gd'`` and mini-batch ``'sgd'`` alike. The reported gradient is the gradient mapping
     ``(θ - prox_η(θ - η∇f(θ)))/η``: the gradient itself without an L1 term, and zero exactly at
     a minimiser with one.
+
+    ``nesterov=True`` is scikit-learn's MLP form of Nesterov's momentum (no L1 term): with the
+    velocity ``v ← μ·v - η·∇f(θ)`` (v = 0 at first), the step is ``θ ← θ + μ·v - η·∇f(θ)``.
     """
 
-    def __init__(self, learning_rate: float, momentum: float = 0.0):
+    def __init__(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False):
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
         self.velocity = None
 
     def step(self, theta, problem, batch=None):
@@ -64,12 +68,18 @@ class GradientDescent:
         eta = self.learning_rate
         descent = theta - eta * grad
         plain = problem.prox(descent, eta)
-        if self.momentum and self.velocity is not None:
-            new = problem.prox(theta + self.momentum * self.velocity - eta * grad, eta)
+        if self.nesterov and self.momentum:
+            velocity = -eta * grad if self.velocity is None else (
+                self.momentum * self.velocity - eta * grad)
+            new = theta + (self.momentum * velocity - eta * grad)
+            self.velocity = velocity
         else:
-            new = plain
-        if self.momentum:
-            self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
+            if self.momentum and self.velocity is not None:
+                new = problem.prox(theta + self.momentum * self.velocity - eta * grad, eta)
+            else:
+                new = plain
+            if self.momentum:
+                self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
         return new, _info(loss, gradient_mapping(grad, descent, plain, eta), eta)
 
     def state_dict(self) -> dict:

@@ -173,7 +173,7 @@ class _Tracker:
         return stop
 
 
-def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_rule="gradient",
+def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
                   n_iter_no_change=10, schedule="constant", power_t=0.5, validation_score=None,
                   callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
                   checkpoint_every=10, resume=None, require_progress=True):
@@ -188,9 +188,9 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     max_iter : int
         Most iterations (full-batch steps or epochs).
     tol : float
-        ``stop_rule='gradient'`` (full batch): converged when the largest absolute entry of the
+        Full batch (``batches`` None): converged when the largest absolute entry of the
         (proximal) gradient at the current parameters is ``<= tol``.
-        ``stop_rule='loss'`` (mini-batch): converged when the objective has not fallen below
+        Mini-batches: converged when the objective has not fallen below
         ``best - tol`` for ``n_iter_no_change`` consecutive epochs. With early stopping the same
         rule applies to the validation score (rising above ``best + tol``). ``tol=0`` with the
         gradient rule runs exactly ``max_iter`` steps.

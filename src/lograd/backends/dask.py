@@ -1,17 +1,18 @@
-"""Training on Dask arrays: the fused data term computed where the row blocks live.
+"""The Dask backend: a model trained on row-chunked dask arrays and DataFrames where they live.
 
-:func:`dask_data_loss` is the engine op ``dask_linear_logistic_loss``: the same value and
-gradients as :func:`lograd.losses.fused_data_loss`, for X a row-chunked ``dask.array``. Its
-forward runs the fused kernel on every row block (in the block's worker), each block giving::
+The data term is one engine op, ``dask_data_term``: its forward asks the model for its block
+sums on every row block (in the block's worker), each block giving::
 
-    (Σ_i s_i loss_i,  Σ_i x_i r_iᵀ,  Σ_i r_i,  Σ_i s_i)       over the block's rows
+    (Σ_i s_i loss_i,  Σ_i s_i ∂loss_i/∂p for each parameter p,  Σ_i s_i)    over its rows
 
-sums these four partial results in a tree (pairs of blocks, then pairs of pairs, ...), and
-divides by ``S = Σ_i s_i`` on the client, once per evaluation. Only these sums, of the size of
-``w``, travel; X never leaves the workers. Like the fused op, the forward saves ``dL/dw`` and
-``dL/db`` and its VJPs scale them by the upstream gradient, so ``backward()`` works unchanged.
+sums these partial results in a tree (pairs of blocks, then pairs of pairs, ...), and divides by
+``S = Σ_i s_i`` on the client, once per evaluation. Only these sums, of the size of the
+parameters, travel; X never leaves the workers. The forward saves the gradients and the op's
+VJPs scale them by the upstream gradient, so ``backward()`` works unchanged. For logistic
+regression a block's sums are the fused kernel's one pass; for a network, the engine's backward
+pass on the block.
 
-The estimator's side (:class:`lograd.LogisticRegression` given a dask array or DataFrame):
+:class:`DaskBackend` offers the estimators what :mod:`lograd.backends.memory` does:
 
 - inputs: DataFrames become arrays with known row chunks; y, weights are cut like X's rows;
 - weights: sample weights checked in one small computation, class weights ('balanced' from
@@ -34,22 +35,21 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
-from scipy.special import expit, logsumexp
-from scipy.special import softmax as _softmax
 from sklearn.utils import compute_class_weight
 
-from lograd.autodiff.engine import Tensor, apply, defop
+from lograd import objective as objectives
+from lograd.autodiff.engine import PerArgument, Tensor, apply, defop, no_grad
+from lograd.data_checks import check_sample_weight
 from lograd.errors import UserError
-from lograd.estimators.checks import check_sample_weight
-from lograd.losses import _compute_dtype, _numpy_pass, _pick_kernel, _prepare, fused_data_loss
-from lograd.objective import Objective, penalty_strengths
+from lograd.models import targets
+from lograd.objective import Objective
 
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; the NumPy path still works
     numba = None
 
-_DASK_OP = "dask_linear_logistic_loss"
+_DASK_OP = "dask_data_term"
 # The compiled kernel already runs on every core; two of them at once (dask's threaded
 # scheduler) only oversubscribe, and numba's "workqueue" threading layer forbids it outright.
 _KERNEL_LOCK = threading.Lock()
@@ -99,51 +99,49 @@ def is_dask_array(value) -> bool:
     return isinstance(value, da.Array)
 
 
-def dask_data_loss(X, w, b, Y, sample_weight=None):
-    """Weighted mean cross-entropy of ``X @ w + b`` for a Dask X, from one pass over its blocks.
+def dask_data_term(model, params, X, Y, sample_weight=None):
+    """The model's weighted mean cross-entropy for a Dask X, from one pass over its blocks.
 
     Parameters
     ----------
+    model : lograd.models.Model
+    params : sequence of Tensor, one per ``model.parameters``
     X : dask.array.Array of shape (n, d)
         Row-chunked data, a constant (column chunks are merged into one). Known chunk sizes.
-    w : Tensor of shape (d,) or (d, k)
-    b : Tensor of shape () or (k,)
     Y : dask.array.Array or ndarray of shape (n,) or (n, k)
-        Targets, as for :func:`lograd.losses.fused_data_loss`; rechunked like X's rows.
+        Targets; rechunked like X's rows.
     sample_weight : dask.array.Array or ndarray of shape (n,), optional
 
     Returns
     -------
-    Tensor of shape (), the primitive ``dask_linear_logistic_loss`` in the graph: its forward
-    has already computed dL/dw and dL/db, which ``backward()`` scales by the upstream gradient.
+    Tensor of shape (), the primitive ``dask_data_term`` in the graph: its forward has already
+    computed the gradients, which ``backward()`` scales by the upstream gradient.
     """
     X, Y, sample_weight = (v.data if isinstance(v, Tensor) else v for v in (X, Y, sample_weight))
     # X, Y and the weights are op parameters, not inputs: an input would be turned into a
     # NumPy array (pulling X to the client).
-    return apply(_DASK_OP, w, b, X=X, y=Y, sample_weight=sample_weight)
+    return apply(_DASK_OP, *params, model=model, X=X, y=Y, sample_weight=sample_weight)
 
 
-def _dask_forward(w, b, X, y, sample_weight):
-    """``(loss, (dL/dw, dL/db))`` for the op table, computing once over X's row blocks."""
+def _dask_forward(*arrays, model, X, y, sample_weight):
+    """``(loss, gradients)`` for the op table, computing once over X's row blocks."""
     X = _one_column_chunk(X)
     row_chunks = X.chunks[0]
     x_blocks = X.to_delayed().ravel()
     y_blocks = _row_blocks(y, row_chunks)
     s_blocks = _row_blocks(sample_weight, row_chunks)
-    w_c, b_c = np.asarray(w), np.asarray(b)
-    partials = [dask.delayed(_block_sums, pure=True)(xb, w_c, b_c, yb, sb)
+    arrays = [np.asarray(a) for a in arrays]
+    partials = [dask.delayed(_block_sums, pure=True)(model, arrays, xb, yb, sb)
                 for xb, yb, sb in zip(x_blocks, y_blocks, s_blocks)]
-    loss_sum, grad_w, grad_b, total_weight = dask.compute(_tree_sum(partials))[0]
-    dtype = _compute_dtype(X)
-    loss = np.asarray(loss_sum / total_weight, dtype=np.result_type(dtype, w.dtype))
-    grads = ((np.asarray(grad_w) / total_weight).astype(w.dtype),
-             (np.asarray(grad_b) / total_weight).astype(b.dtype))
-    return loss, grads
+    loss_sum, *grads, total_weight = dask.compute(_tree_sum(partials))[0]
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    loss = np.asarray(loss_sum / total_weight, dtype=np.result_type(dtype, arrays[0].dtype))
+    return loss, tuple((np.asarray(g) / total_weight).astype(a.dtype)
+                       for g, a in zip(grads, arrays))
 
 
-defop(_DASK_OP, _dask_forward,
-      lambda g, ans, w, b, X, y, sample_weight, saved: g * saved[0],  # dL/dw, from the forward
-      lambda g, ans, w, b, X, y, sample_weight, saved: g * saved[1],  # dL/db, from the forward
+defop(_DASK_OP, _dask_forward,  # dL/dp_i: the forward's gradient, scaled by g
+      PerArgument(lambda i, g, ans, *arrays, model, X, y, sample_weight, saved: g * saved[i]),
       saves=True)
 
 
@@ -169,20 +167,13 @@ def _row_blocks(a, row_chunks):
     return [a[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
 
 
-def _block_sums(X, w, b, y, s):
-    """One row block's ``(Σ s_i loss_i, Σ x_i r_iᵀ, Σ r_i, Σ s_i)``: the fused kernel's pass."""
-    X = np.asarray(X)
-    dtype = _compute_dtype(X)
-    y, s, w_c, b_c = _prepare(X, w, b, y, s, dtype)
-    kernel = _pick_kernel(X, dtype, y.ndim == 2)
-    if kernel is None:
-        loss_sum, grad_w, grad_b = _numpy_pass(X, w_c, b_c, y, s)
-    else:
-        with _kernel_threads():
-            loss_sum, grad_w, grad_b = kernel(X, w_c, b_c, y, s)
-    weight_sum = float(s.sum(dtype=np.float64)) if s.size else float(X.shape[0])
-    grad_w = np.asarray(grad_w, dtype=np.float64)
-    return float(loss_sum), grad_w, np.asarray(grad_b, dtype=np.float64), weight_sum
+def _block_sums(model, arrays, X, y, s):
+    """One row block's ``(Σ s_i loss_i, *Σ s_i ∂loss_i/∂p (float64), Σ s_i)``: the model's
+    block sums, on the threads this worker should give them."""
+    with _kernel_threads():
+        loss_sum, grads, weight_sum = model.block_sums(arrays, np.asarray(X), y, s)
+    return (float(loss_sum), *(np.asarray(g, dtype=np.float64) for g in grads),
+            float(weight_sum))
 
 
 def _add_sums(left, right):
@@ -312,11 +303,6 @@ def check_feature_names(names, fitted_names):
                     f"{list(fitted_names)}")
 
 
-def unique(y) -> np.ndarray:
-    """The distinct labels of a dask y, computed (only they come to the client)."""
-    return np.asarray(da.unique(y).compute())
-
-
 def checked_labels(X, y) -> np.ndarray:
     """The distinct labels of y, after checking that X holds only finite values.
 
@@ -357,14 +343,12 @@ def _block_codes(y, classes):
     return np.searchsorted(classes, y)
 
 
-def encode(y, classes, dtype, encode_block):
-    """Lazy targets: ``encode_block(y_block, classes, dtype)`` on every block of y.
-
-    Shape (n,) of 0/1 for two classes, else (n, k) one-hot, chunked like y's rows.
-    """
+def encode(y, classes, dtype):
+    """Lazy targets (:func:`lograd.models.targets.encode` on every block of y): shape (n,) of 0/1
+    for two classes, else (n, k) one-hot, chunked like y's rows."""
     if classes.size == 2:
-        return y.map_blocks(encode_block, classes, dtype, dtype=dtype)
-    return y.map_blocks(encode_block, classes, dtype, dtype=dtype, new_axis=1,
+        return y.map_blocks(targets.encode, classes, dtype, dtype=dtype)
+    return y.map_blocks(targets.encode, classes, dtype, dtype=dtype, new_axis=1,
                         chunks=(y.chunks[0], (classes.size,)))
 
 
@@ -442,21 +426,6 @@ def _class_weights(class_weight, classes, codes, weights):
 
 
 # -- the objective and the validation split -------------------------------------------------------
-def make_objective(X, y, weights, classes, encode_block, *, penalty, C, l1_ratio,
-                   fit_intercept):
-    """The :class:`BlockObjective` of a dask fit, its arrays persisted on a cluster.
-
-    ``C`` scales the penalty by the total weight ``S`` (or n), as in NumPy fits.
-    """
-    target = encode(y, classes, X.dtype, encode_block)
-    X, target, weights = persist_if_distributed(X, target, weights)
-    total = (float(X.shape[0]) if weights is None
-             else float(weights.sum(dtype=np.float64).compute()))
-    alpha_l2, alpha_l1 = penalty_strengths(penalty, C, l1_ratio, total)
-    return BlockObjective(X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
-                          fit_intercept=fit_intercept)
-
-
 def holdout(X, y, weights, classes, fraction, rng):
     """Split off a validation set: in every row block, ``ceil(fraction·m)`` random rows.
 
@@ -518,17 +487,18 @@ def validation_scorer(objective, X_val, codes_val):
     """``accuracy(theta)`` on the held-out rows: one dask computation, a count comes back."""
     x_blocks = X_val.to_delayed().ravel()
     code_blocks = _row_blocks(codes_val, X_val.chunks[0])
+    model = objective.model
 
     def accuracy(theta):
-        w, b = objective.unpack(theta)
-        hits = [dask.delayed(_block_hits, pure=True)(xb, cb, w, b)
+        arrays = objective.unpack(theta)
+        hits = [dask.delayed(_block_hits, pure=True)(xb, cb, model, arrays)
                 for xb, cb in zip(x_blocks, code_blocks)]
         return float(dask.compute(_tree_sum(hits))[0][0]) / X_val.shape[0]
     return accuracy
 
 
-def _block_hits(X, codes, w, b):
-    scores = np.asarray(X @ w) + b
+def _block_hits(X, codes, model, arrays):
+    scores = _block_logits(X, model, arrays)
     index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
     return (int(np.count_nonzero(index == codes)),)
 
@@ -592,18 +562,40 @@ class BlockObjective(Objective):
 
     Same parameters as :class:`lograd.objective.Objective` (X a row-chunked dask array with
     one column chunk; Y and sample_weight dask arrays chunked like its rows). Mini-batch
-    solvers do not index it by rows: :meth:`epoch_plan` runs their epochs block by block.
+    solvers do not index it by rows: :meth:`DaskBackend.epochs` runs their epochs block by
+    block.
     """
 
-    def __init__(self, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0,
-                 fit_intercept=True):
-        super().__init__(X, Y, sample_weight, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
-                         fit_intercept=fit_intercept, loss_fn=dask_data_loss)
+    def __init__(self, model, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0):
+        super().__init__(model, X, Y, sample_weight, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                         compiled=False)
 
-    def epoch_plan(self, solver, batch_size, rng):
-        """``(epoch_solver, batches)`` for the training loop: one step is one epoch."""
-        epochs = BlockEpochs(self, solver, batch_size, rng)
-        return epochs, epochs.batches
+    def data_term(self, params, X, Y, sample_weight=None):
+        return dask_data_term(self.model, params, X, Y, sample_weight)
+
+    def gram_top(self, with_intercept) -> float:
+        return _lazy_gram_top(self.X, self.sample_weight, with_intercept)
+
+
+def _lazy_gram_top(X, sample_weight, fit_intercept) -> float:
+    """λ_max (or, above 2000 features, the trace) of ``X̃ᵀ diag(s) X̃ / S`` for a dask X.
+
+    ``sample_weight`` is a dask array chunked like X's rows, or None (all ones, S = n).
+    """
+    X64 = X.astype(np.float64)
+    if sample_weight is None:
+        weighted, total = X64, X.shape[0]
+    else:
+        s = sample_weight.astype(np.float64)
+        weighted, total = X64 * s[:, None], s.sum()
+    if X.shape[1] + int(fit_intercept) > objectives.MAX_EXACT_GRAM:
+        trace, total = dask.compute((weighted * X64).sum(), total)
+        return float(trace) / float(total) + float(fit_intercept)
+    gram, col, total = dask.compute(weighted.T @ X64, weighted.sum(axis=0), total)
+    gram, col = np.asarray(gram) / float(total), np.asarray(col) / float(total)
+    if fit_intercept:
+        gram = np.block([[gram, col[:, None]], [col[None, :], np.ones((1, 1))]])
+    return float(np.linalg.eigvalsh(gram)[-1])
 
 
 class BlockEpochs:
@@ -637,8 +629,8 @@ class BlockEpochs:
         n = X.shape[0]
         self.batch_size = min(200, n) if batch_size == "auto" else min(batch_size, n)
         self.solver, self.rng = solver, rng
-        self.settings = {"alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1,
-                         "fit_intercept": objective.fit_intercept}
+        self.model = objective.model
+        self.settings = {"alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1}
 
     @property
     def learning_rate(self):
@@ -664,14 +656,14 @@ class BlockEpochs:
         for i in order:
             state = dask.delayed(_block_epoch, pure=False)(
                 self.x_blocks[i], self.y_blocks[i], self.s_blocks[i], state, self.batch_size,
-                self.settings)
+                self.model, self.settings)
         theta, solver, rng, info = dask.compute(state)[0]
         self.solver.load_state_dict(solver.state_dict())
         self.rng.set_state(rng.get_state())
         return theta, info
 
 
-def _block_epoch(X, Y, s, state, batch_size, settings):
+def _block_epoch(X, Y, s, state, batch_size, model, settings):
     """One block's mini-batch pass: ``(theta, solver, rng, info)`` in, a new one out.
 
     Works on copies of the solver and the random state, so a task recomputed (e.g. after a
@@ -681,7 +673,7 @@ def _block_epoch(X, Y, s, state, batch_size, settings):
     if X.shape[0] == 0 or (info is not None and not np.isfinite(info.grad_norm)):
         return state
     solver, rng = copy.deepcopy(solver), copy.deepcopy(rng)
-    objective = Objective(np.asarray(X), Y, s, loss_fn=fused_data_loss, **settings)
+    objective = Objective(model, np.asarray(X), Y, s, **settings)
     with _kernel_threads():
         for batch in _shuffled_batches(rng, X.shape[0], batch_size, s):
             theta, info = solver.step(theta, objective, batch)
@@ -701,51 +693,100 @@ def _shuffled_batches(rng, n, size, weights):
 
 
 # -- lazy predictions ----------------------------------------------------------------------------
-def lazy_decision_function(X, coef, intercept):
-    """Logits ``X @ coef.T + intercept`` as a dask array: shape (n,) for one row of coef,
+def lazy_logits(model, arrays, X):
+    """The model's logits as a dask array computed block by block: shape (n,) for two classes,
     else (n, k)."""
     X = _one_column_chunk(X)
-    if coef.shape[0] == 1:
-        return X.map_blocks(_block_binary_scores, coef[0], intercept[0], drop_axis=1,
-                            dtype=np.result_type(X.dtype, coef.dtype))
-    return X.map_blocks(_block_scores, coef, intercept, chunks=(X.chunks[0], (coef.shape[0],)),
-                        dtype=np.result_type(X.dtype, coef.dtype))
+    dtype = np.result_type(X.dtype, *[a.dtype for a in arrays])
+    k = _block_logits(np.zeros((1, X.shape[1]), X.dtype), model, arrays).shape[1:]  # () or (k,)
+    if not k:
+        return X.map_blocks(_block_logits, model, arrays, drop_axis=1, dtype=dtype)
+    return X.map_blocks(_block_logits, model, arrays, chunks=(X.chunks[0], k), dtype=dtype)
+
+
+def _block_logits(X, model, arrays):
+    with no_grad():
+        return np.asarray(model.logits([Tensor(a) for a in arrays], np.asarray(X)).data)
 
 
 def lazy_predict(scores, classes):
     """Most probable class per row, from lazy logits: dask array of shape (n,)."""
     drop = {} if scores.ndim == 1 else {"drop_axis": 1}
-    return scores.map_blocks(_block_predict, classes, dtype=classes.dtype, **drop)
+    return scores.map_blocks(targets.labels, classes, dtype=classes.dtype, **drop)
 
 
 def lazy_predict_proba(scores, log=False):
     """Class probabilities (or their logs) from lazy logits: dask array of shape (n, k)."""
     k = 2 if scores.ndim == 1 else scores.shape[1]
     extra = {"new_axis": 1} if scores.ndim == 1 else {}
-    return scores.map_blocks(_block_log_proba if log else _block_proba,
+    return scores.map_blocks(targets.log_probabilities if log else targets.probabilities,
                              chunks=(scores.chunks[0], (k,)), dtype=np.float64, **extra)
 
 
-def _block_binary_scores(X, w, b):
-    return np.asarray(X @ w) + b
+# -- the backend ---------------------------------------------------------------------------------
+class DaskBackend:
+    """Rows in dask arrays: what :class:`lograd.backends.memory.MemoryBackend` does, where the
+    blocks live."""
+
+    name = "dask"
+
+    def fit_data(self, estimator, X, y, reset=True):
+        """Dask ``(X, y)`` as arrays cut alike; sets or checks the features seen by fit."""
+        X, y, names = check_fit_data(X, y)
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+            estimator.__dict__.pop("feature_names_in_", None)
+            if names is not None:
+                estimator.feature_names_in_ = names
+        else:
+            check_n_features(X, estimator.n_features_in_)
+            check_feature_names(names, getattr(estimator, "feature_names_in_", None))
+        return X, y
+
+    def labels(self, X, y) -> np.ndarray:
+        return checked_labels(X, y)
+
+    def predict_data(self, estimator, X):
+        return check_predict_data(X, estimator.n_features_in_,
+                                  getattr(estimator, "feature_names_in_", None))
+
+    def sample_weights(self, X, y, classes, sample_weight=None, class_weight=None):
+        return sample_weights(X, y, classes, sample_weight, class_weight)
+
+    def holdout(self, X, y, weights, classes, fraction, rng):
+        return holdout(X, y, weights, classes, fraction, rng)
+
+    def objective(self, model, X, y, weights, classes, penalty, *, row_batches=False):
+        """The :class:`BlockObjective` of a dask fit, its arrays persisted on a cluster.
+
+        ``penalty(S)`` scales the penalty by the total weight ``S`` (or n), as in NumPy fits.
+        """
+        target = encode(y, classes, X.dtype)
+        X, target, weights = persist_if_distributed(X, target, weights)
+        total = (float(X.shape[0]) if weights is None
+                 else float(weights.sum(dtype=np.float64).compute()))
+        alpha_l2, alpha_l1 = penalty(total)
+        return BlockObjective(model, X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1)
+
+    def epochs(self, objective, solver, batch_size, rng, shuffle=True):
+        """``(epoch_solver, batches)`` for the training loop: one step is one epoch over the
+        blocks (see :class:`BlockEpochs`)."""
+        epochs = BlockEpochs(objective, solver, batch_size, rng)
+        return epochs, epochs.batches
+
+    def validation_scorer(self, objective, validation, classes):
+        X_val, codes_val = validation  # (class indices: see holdout)
+        return validation_scorer(objective, X_val, codes_val)
+
+    def logits(self, model, arrays, X):
+        return lazy_logits(model, arrays, X)
+
+    def labels_of(self, scores, classes):
+        return lazy_predict(scores, classes)
+
+    def probabilities(self, scores, log=False):
+        return lazy_predict_proba(scores, log=log)
 
 
-def _block_scores(X, coef, intercept):
-    return np.asarray(X @ coef.T) + intercept
+DASK = DaskBackend()
 
-
-def _block_predict(scores, classes):
-    index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-    return classes[index]
-
-
-def _block_proba(scores):
-    if scores.ndim == 1:
-        return np.column_stack([expit(-scores), expit(scores)])
-    return _softmax(scores, axis=1)
-
-
-def _block_log_proba(scores):
-    if scores.ndim == 1:  # log σ(z) = -log(1 + e^{-z})
-        return np.column_stack([-np.logaddexp(0, scores), -np.logaddexp(0, -scores)])
-    return scores - logsumexp(scores, axis=1, keepdims=True)

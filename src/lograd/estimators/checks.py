@@ -130,29 +130,6 @@ def warn_about_penalty(est) -> None:
                       UserWarning, stacklevel=3)
 
 
-def first_overflowing_cell(X):
-    """``(row, column)`` of the largest value in the first column whose sum of squares
-    overflows X's dtype, or None.
-
-    Training needs those sums (standardizing, the Lipschitz bound of 'gd', the curvature in
-    every solver): one cell of 1e200 makes them infinite, and the fit NaN. X is an ndarray or a
-    scipy.sparse matrix of floats without NaN/inf.
-    """
-    import scipy.sparse as sp
-
-    with np.errstate(over="ignore"):
-        if sp.issparse(X):
-            squares = np.asarray(X.multiply(X).sum(axis=0)).ravel()
-        else:
-            squares = np.einsum("ij,ij->j", X, X)  # (d,), accumulated in X's dtype
-    bad = np.flatnonzero(~np.isfinite(squares))
-    if not bad.size:
-        return None
-    column = int(bad[0])
-    values = X[:, [column]].toarray().ravel() if sp.issparse(X) else X[:, column]
-    return int(np.argmax(np.abs(values))), column
-
-
 def _check_checkpoint(est) -> None:
     if est.checkpoint is not None and not isinstance(est.checkpoint, (str, os.PathLike)):
         _fail("checkpoint", est.checkpoint, "None or a directory path")
@@ -178,28 +155,3 @@ def as_callback_list(callbacks) -> list:
     if callbacks is None:
         return []
     return [callbacks] if callable(callbacks) else list(callbacks)
-
-
-def check_sample_weight(sample_weight, n_samples, dtype):
-    """Sample weights as an array of shape (n_samples,) in ``dtype``, or None.
-
-    Raises UserError for a wrong shape, NaN/inf, negative weights, or an all-zero total.
-    """
-    if sample_weight is None:
-        return None
-    if _is_real(sample_weight):
-        sample_weight = np.full(n_samples, sample_weight)
-    try:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UserError("sample_weight must be numbers") from None
-    if weights.shape != (n_samples,):
-        raise UserError(f"sample_weight has shape {weights.shape}, expected ({n_samples},) "
-                        "(one weight per row of X)")
-    if not np.all(np.isfinite(weights)):
-        raise UserError("sample_weight contains NaN or infinity")
-    if np.any(weights < 0):
-        raise UserError(f"sample_weight has a negative value at row {int(np.argmax(weights < 0))}")
-    if not weights.sum() > 0:
-        raise UserError("sample_weight sums to zero: at least one row needs a positive weight")
-    return weights.astype(dtype, copy=False)

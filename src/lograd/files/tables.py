@@ -874,11 +874,11 @@ def _labels(frame: _Frame, column: str) -> tuple[np.ndarray, np.ndarray]:
 def too_large(X: np.ndarray, feature_names: list, source: str, where) -> UserError | None:
     """The first value too large to train on, as an error naming the file, line and column,
     or None: a value that makes its column's sum of squares overflow (standardizing and every
-    solver need it; see :func:`lograd.estimators.checks.first_overflowing_cell`).
+    solver need it; see :func:`lograd.data_checks.first_overflowing_cell`).
 
     ``where(i)`` names row ``i`` of ``X`` ("line 7").
     """
-    from lograd.estimators.checks import first_overflowing_cell
+    from lograd.data_checks import first_overflowing_cell
 
     cell = first_overflowing_cell(X)
     if cell is None:
