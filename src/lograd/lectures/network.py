@@ -417,7 +417,9 @@ def network_graph(X, Y, W1, b1, W2, b2, activation="tanh") -> dict[str, Tensor]:
     ----------
     X : ndarray, shape (n_x, m)
     Y : ndarray, shape (1, m)
-    W1, b1, W2, b2 : ndarray, shapes (n_h, n_x), (n_h, 1), (1, n_h), (1, 1)
+    W1, b1, W2, b2 : ndarray or Tensor, shapes (n_h, n_x), (n_h, 1), (1, n_h), (1, 1)
+        Arrays become leaves that require a gradient; a Tensor is used as it is (so that a
+        caller can differentiate with respect to its own tensors, as gradcheck does).
     activation : {"tanh", "relu", "sigmoid"}
 
     Returns
@@ -436,9 +438,10 @@ def network_graph(X, Y, W1, b1, W2, b2, activation="tanh") -> dict[str, Tensor]:
 
 
 def _forward_to_z2(X, W1, b1, W2, b2, activation) -> dict[str, Tensor]:
-    nodes = {"X": Tensor(X, name="X")}
-    for name, value in zip(PARAMETERS, (W1, b1, W2, b2)):
-        nodes[name] = Tensor(value, requires_grad=True, name=name)
+    nodes = {"X": X if isinstance(X, Tensor) else Tensor(X, name="X")}
+    for name, value in zip(PARAMETERS, (W1, b1, W2, b2)):  # a Tensor given is used as it is
+        nodes[name] = value if isinstance(value, Tensor) else Tensor(value, requires_grad=True,
+                                                                     name=name)
     nodes["Z1"] = _named(_named(nodes["W1"] @ nodes["X"], "W1 @ X") + nodes["b1"], "Z1")
     nodes["A1"] = _named(_activate(nodes["Z1"], activation), "A1")
     nodes["Z2"] = _named(_named(nodes["W2"] @ nodes["A1"], "W2 @ A1") + nodes["b2"], "Z2")
@@ -869,8 +872,8 @@ def _wrap(text: str) -> list[str]:
 
 
 def _shape_text(value) -> str:
-    shape = np.shape(value)
-    return "()" if not shape else "(" + ", ".join(str(n) for n in shape) + ")"
+    """The shape of an array (or a shape itself, a tuple) as NumPy writes it: ``(4, 1)``."""
+    return str(tuple(int(n) for n in (value if isinstance(value, tuple) else np.shape(value))))
 
 
 # -- inputs ---------------------------------------------------------------------------------------
