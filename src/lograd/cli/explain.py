@@ -155,7 +155,6 @@ def _write_outputs(args, trace, title):
         from lograd.draw import draw_graph  # matplotlib only when a picture is asked for
 
         for path in filter(None, (args.svg, args.png)):
-            _check_extension(path, ".svg" if path == args.svg else ".png")
             draw_graph(trace.graph, path, title=title)
     if args.html:
         trace.page(args.steps or 0).write(args.html, what="--html")
@@ -211,15 +210,12 @@ def _check_outputs(args):
                         f"{MAX_TIMELINE_STEPS}")
     if args.html and not args.html.lower().endswith((".html", ".htm")):
         raise UserError(f"--html {args.html}: the file name must end in .html")
+    for option, path, suffix in (("--svg", args.svg, ".svg"), ("--png", args.png, ".png")):
+        if path and not path.lower().endswith(suffix):  # before any work: nothing half-written
+            raise UserError(f"{option} {path}: the file name must end in {suffix}")
     inputs = [(flag, path) for flag, path in (("--data", args.data), ("--params", args.params))
               if path]
     check_outputs({"--svg": args.svg, "--png": args.png, "--html": args.html}, inputs)
-
-
-def _check_extension(path, suffix):
-    if not path.lower().endswith(suffix):
-        option = "--svg" if suffix == ".svg" else "--png"
-        raise UserError(f"{option} {path}: the file name must end in {suffix}")
 
 
 def _numbers(values) -> str:
