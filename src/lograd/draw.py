@@ -261,9 +261,12 @@ def _describe(what: str, array) -> list[str]:
     if array.ndim == 2 and max(array.shape) <= MAX_MATRIX_SIDE:
         cells = [[_number(v, 3) for v in row] for row in array]
         width = max(len(cell) for row in cells for cell in row)
-        return [f"{what} {array.shape}"] + [
-            "[" + " ".join(cell.rjust(width) for cell in row) + "]" for row in cells]
+        return [f"{what} {array.shape}"] + [  # no-break spaces: SVG collapses runs of spaces
+            "[" + _NBSP.join(cell.rjust(width, _NBSP) for cell in row) + "]" for row in cells]
     return [_fit(f"{what} shape {array.shape}")]
+
+
+_NBSP = "\u00a0"
 
 
 def _number(value, digits: int) -> str:
