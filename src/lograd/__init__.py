@@ -19,6 +19,7 @@ _LAZY = {
     "GradcheckError": ("lograd.gradcheck", "GradcheckError"),
     "LogisticRegression": ("lograd.estimator", "LogisticRegression"),
     "explain": ("lograd.explain", "explain"),
+    "explain_network": ("lograd.lectures.network", "explain_network"),
     "save": ("lograd.model_io", "save"),
     "load": ("lograd.model_io", "load"),
     "losses": ("lograd.losses", None),
@@ -43,5 +44,6 @@ def __dir__():
 
 __all__ = [
     "OPS", "Tensor", "no_grad", "compile_grad", "TraceError", "ops", "losses", "gradcheck",
-    "GradcheckError", "LogisticRegression", "explain", "save", "load", "__version__",
+    "GradcheckError", "LogisticRegression", "explain", "explain_network", "save", "load",
+    "__version__",
 ]
