@@ -118,7 +118,7 @@ def test_lecture_graph_is_the_lecture_and_passes_gradcheck():
         a = (w1 * xt[0] + w2 * xt[1] + b_).sigmoid()
         return -(y * a.log() + (1 - y) * (1.0 - a).log())
 
-    assert lograd.autodiff.gradcheck(loss, w[0], w[1], b)
+    assert lograd.gradcheck(loss, w[0], w[1], b)
 
 
 def test_several_examples_average_the_gradients_and_keep_per_example_values():

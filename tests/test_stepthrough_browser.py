@@ -213,3 +213,98 @@ def test_the_notebook_view_is_the_same_page_inside_an_iframe(browser, tmp_path):
     finally:
         browser.switch_to.default_content()
     assert console_errors(browser) == []
+
+
+# (arguments, files to write, the same network for the library, timeline steps)
+NETWORK_CASES = {
+    "the course's defaults": (["--hidden", "4"], {}, dict(hidden=4), 50),
+    "relu, data and weights from files": (
+        ["--hidden", "2", "--activation", "relu", "--data", "{tmp}/examples.csv", "--params",
+         "{tmp}/weights.npz", "--alpha", "0.5"],
+        {"W1": [[0.5, -1.0, 0.25], [1.5, 0.5, -0.5]], "b1": [[0.1], [-0.2]],
+         "W2": [[1.0, -2.0]], "b2": [[0.3]]},
+        dict(X=[[1, 3, 0.5, -1], [2, -1, 0.5, 0.25], [0.5, 0, -2, 1]], Y=[[1, 0, 1, 0]],
+             activation="relu", alpha=0.5), 12),
+}
+
+
+@pytest.mark.parametrize("case", NETWORK_CASES)
+def test_network_page_reveals_every_number_of_json_in_the_engines_order(browser, tmp_path, case):
+    import numpy as np
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from lograd._format import jsonable
+    from lograd.lectures.network import descend_network, explain_network
+
+    args, weights, library_args, steps = NETWORK_CASES[case]
+    (tmp_path / "examples.csv").write_text(CSV)
+    if weights:
+        np.savez(tmp_path / "weights.npz", **{k: np.array(v) for k, v in weights.items()})
+        library_args = {**library_args, **{k: np.array(v) for k, v in weights.items()}}
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    page = tmp_path / "net.html"
+    data = strict(lograd_explain(*args, "--html", str(page), "--steps", str(steps), "--json"))
+    expected = {node["name"]: node for node in data["nodes"]}
+    trace = explain_network(**library_args)
+    model = trace.page()
+
+    browser.get(page.as_uri())
+    browser.get_log("browser")
+    states = [state(browser)]
+    assert set(states[0]) == set(expected)
+    assert all(value is None and grad is None for value, grad in states[0].values())
+    for _ in range(len(model.steps())):  # one press past the end
+        press(browser, Keys.ARROW_RIGHT)
+        states.append(state(browser))
+    assert states[-1] == states[-2]
+    states.pop()
+    grads_in_order = []
+    for before, after in zip(states, states[1:]):
+        for name, (value, grad) in after.items():
+            if value is not None:
+                assert strict(value) == expected[name]["value"], name  # exact float64 matrices
+                assert all(after[i][0] is not None for i in model.node(name).inputs), name
+            if grad is not None:
+                assert strict(grad) == expected[name]["grad"], name
+            if before[name][1] is None and grad is not None:
+                grads_in_order.append(name)
+        assert after != before or after == states[-1]
+    assert grads_in_order == data["backward_order"]
+    final = states[-1]
+    assert all((final[name][1] is not None) == (expected[name]["grad"] is not None)
+               for name in expected)
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#detail tr[data-parameter]")
+    assert {row.get_attribute("data-parameter"): strict(row.get_attribute("data-after"))
+            for row in rows} == {name: data[f"{name}_new"] for name in ("W1", "b1", "W2", "b2")}
+    loss = browser.find_element(By.ID, "loss-step")
+    assert strict(loss.get_attribute("data-before")) == data["cost"]
+    assert strict(loss.get_attribute("data-after")) == data["cost_new"]
+
+    for previous in reversed(states[:-1]):
+        press(browser, Keys.ARROW_LEFT)
+        assert state(browser) == previous
+    press(browser, Keys.END)
+    assert state(browser) == final
+
+    path = descend_network(trace.X, trace.Y, **trace.parameters, activation=trace.activation,
+                           alpha=trace.alpha, steps=steps)
+    slider = browser.find_element(By.ID, "slider")
+    slider.click()
+    press(browser, Keys.HOME)
+    for k in (0, 1, 2, steps):
+        if k == steps:
+            press(browser, Keys.END)
+        elif k:
+            press(browser, Keys.ARROW_RIGHT)
+        readout = browser.find_element(By.ID, "readout")
+        assert readout.get_attribute("data-step") == str(k)
+        assert strict(readout.get_attribute("data-loss")) == finite(path["cost"][k])
+        assert strict(readout.get_attribute("data-parameters")) == {
+            name: jsonable(path[name][k]) for name in ("W1", "b1", "W2", "b2")}
+    # the charts drew one line per number of each matrix, all of them finite
+    curves = browser.find_elements(By.CSS_SELECTOR, "#param-chart polyline.curve")
+    assert len(curves) == sum(np.size(trace.parameters[name]) for name in trace.parameters)
+    assert all("NaN" not in curve.get_attribute("points") for curve in curves)
+    assert console_errors(browser) == []

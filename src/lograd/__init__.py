@@ -19,6 +19,7 @@ _LAZY = {
     "GradcheckError": ("lograd.autodiff.gradcheck", "GradcheckError"),
     "LogisticRegression": ("lograd.estimators.logistic", "LogisticRegression"),
     "explain": ("lograd.explain", "explain"),
+    "explain_network": ("lograd.lectures.network", "explain_network"),
     "save": ("lograd.files.model_files", "save"),
     "load": ("lograd.files.model_files", "load"),
     "losses": ("lograd.losses", None),
@@ -43,5 +44,6 @@ def __dir__():
 
 __all__ = [
     "OPS", "Tensor", "no_grad", "compile_grad", "TraceError", "ops", "losses", "gradcheck",
-    "GradcheckError", "LogisticRegression", "explain", "save", "load", "__version__",
+    "GradcheckError", "LogisticRegression", "explain", "explain_network", "save", "load",
+    "__version__",
 ]

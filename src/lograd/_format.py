@@ -25,3 +25,17 @@ def jsonable(value):
         number = float(array)
         return number if math.isfinite(number) else None
     return [jsonable(v) for v in array]
+
+
+def format_table(header, rows) -> list[str]:
+    """Left-aligned columns separated by two spaces (cells never contain two spaces)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    return ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
+            for line in [header, *rows]]
+
+
+def diff_text(value) -> str:
+    """A difference such as max |engine - closed form|: ``1.1e-16``; ``-`` for None."""
+    if value is None:
+        return "-"
+    return f"{value:.1e}" if math.isfinite(value) else str(value)

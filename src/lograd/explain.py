@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lograd._format import diff_text as _diff
+from lograd._format import format_table as _format_table
 from lograd._format import jsonable, short
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, no_grad
@@ -851,19 +853,6 @@ def _saturation_note(trace: Explanation, i: int) -> str:
 
 def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, width=TEXT_WIDTH, subsequent_indent="  ", break_on_hyphens=False)
-
-
-def _format_table(header, rows) -> list[str]:
-    """Left-aligned columns separated by two spaces (cells never contain two spaces)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    return ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip()
-            for line in [header, *rows]]
-
-
-def _diff(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1e}" if math.isfinite(value) else str(value)
 
 
 # -- inputs ---------------------------------------------------------------------------------------

@@ -346,7 +346,8 @@ def _node_json(node: PageNode, position) -> dict:
 def _term_json(term: Term) -> dict:
     upstream, local = np.asarray(term.upstream), np.asarray(term.local)
     with np.errstate(all="ignore"):  # inf * 0 shows as nan, as the engine would find it
-        products = upstream * local if upstream.shape == local.shape else None
+        elementwise = upstream.shape == local.shape or 0 in (upstream.ndim, local.ndim)
+        products = upstream * local if elementwise else None
     return {"user": term.user, "upstream": _numbers(upstream),
             "local_label": term.local_label, "local_formula": term.local_formula,
             "local": _numbers(local),

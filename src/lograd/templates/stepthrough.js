@@ -167,6 +167,47 @@
     return el("div", {}, parts);
   }
   function cells(numbers) { return !numbers ? null : (numbers.items || [numbers.short]); }
+  function indexHeader(numbers) {  // how the per-element tables number their rows
+    return numbers.shape.length > 1 ? "(row, column)" : "example";
+  }
+  function sameShape(a, b) { return a.shape.join(",") === b.shape.join(","); }
+  function grid(label, numbers) {  // a matrix (or a vector, as one row) as a table of its values
+    var columns = numbers.shape.length > 1 ? numbers.shape[numbers.shape.length - 1] : numbers.size;
+    var rows = [el("tr", {}, [el("th", {}, [label])].concat(
+      Array.from({ length: Math.min(columns, numbers.items.length) }, function (_, j) {
+        return el("th", {}, [String(j + 1)]);
+      })))];
+    for (var start = 0; start < numbers.items.length; start += columns) {
+      var row = numbers.items.slice(start, start + columns);
+      if (row.length < columns) row.push("\u2026");
+      rows.push(el("tr", {}, [el("th", {}, [String(start / columns + 1)])].concat(
+        row.map(function (c) { return el("td", {}, [c]); }))));
+    }
+    var parts = [el("table", { "class": "grid" }, [el("thead", {}, [rows[0]]),
+                                                   el("tbody", {}, rows.slice(1))])];
+    if (numbers.size > numbers.items.length) {
+      parts.push(p(["\u2026 " + (numbers.size - numbers.items.length) +
+                    " more (data-value and data-grad hold every one)"]));
+    }
+    return el("div", {}, parts);
+  }
+  function arrays(box, names, numbersOf, intro) {  // named arrays: one table if alike, else grids
+    if (!names.length) return;
+    var first = numbersOf(names[0]);
+    if (names.every(function (name) { return sameShape(numbersOf(name), first); })) {
+      if (intro) box.appendChild(p([intro]));
+      box.appendChild(table([indexHeader(first)].concat(names), names.map(function (name) {
+        return cells(numbersOf(name));
+      }), first.index, first.size));
+      return;
+    }
+    names.forEach(function (name) {
+      var numbers = numbersOf(name);
+      box.appendChild(p([name + ", shape (" + numbers.shape.join(", ") + "):"]));
+      box.appendChild(grid(name, numbers));
+    });
+  }
+  function valueOf(name) { return nodes[name].value; }
 
   function explainForward(step, box) {
     if (step.nodes.length > 1 || !nodes[step.nodes[0]].inputs.length) {
@@ -176,13 +217,7 @@
         var n = nodes[name];
         if (!isVector(n.value)) box.appendChild(eq(name + " = " + n.value.short + "   (" + n.kind + ")"));
       });
-      if (vector.length) {
-        var first = nodes[vector[0]].value;
-        box.appendChild(p(["One value per example:"]));
-        box.appendChild(table(["example"].concat(vector), vector.map(function (name) {
-          return cells(nodes[name].value);
-        }), first.index, first.size));
-      }
+      arrays(box, vector, valueOf, "One value per example:");
       return;
     }
     var n = nodes[step.nodes[0]];
@@ -195,9 +230,7 @@
       }).join(", ")]));
     }
     if (isVector(n.value)) {
-      box.appendChild(table(["example"].concat(vectors, [n.name]), vectors.map(function (name) {
-        return cells(nodes[name].value);
-      }).concat([cells(n.value)]), n.value.index, n.value.size));
+      arrays(box, vectors.concat([n.name]), valueOf, "");
     } else {
       box.appendChild(eq(n.name + " = " + n.value.short));
     }
@@ -216,17 +249,27 @@
       var upstreamLabel = nodes[t.user].grad_label;
       var vector = isVector(t.upstream) || isVector(t.local);
       var prefix = t.combine ? t.combine + " " : "";
-      box.appendChild(p(["from " + t.user + (vector ? ", example by example (table below):" : ":")]));
+      var where = !vector ? ":" : t.products ? ", example by example (table below):" :
+        ", a matrix product (the matrices below):";
+      box.appendChild(p(["from " + t.user + where]));
       box.appendChild(eq(n.grad_label + " = " + prefix + upstreamLabel + " \u00d7 " + t.local_label +
                          ",   " + t.local_label + " = " + t.local_formula));
-      if (vector) {
+      if (vector && t.products) {  // elementwise: example by example
         var shaped = isVector(t.upstream) ? t.upstream : t.local;
         tables.push(p(["from " + t.user + ":"]));
-        tables.push(table(["example", "upstream " + upstreamLabel, "local " + t.local_label,
+        tables.push(table([indexHeader(shaped), "upstream " + upstreamLabel, "local " + t.local_label,
                            "upstream \u00d7 local"],
                           [cells(t.upstream), cells(t.local), cells(t.products)],
                           shaped.index, shaped.size));
-        if (!isVector(t.value)) box.appendChild(eq(prefix + "the products = " + t.value.short));
+        if (t.combine) box.appendChild(eq(prefix + "the products = " + t.value.short));
+      } else if (vector) {  // a matrix product: the three matrices
+        var parts = { "upstream ": t.upstream, "local ": t.local, "term ": t.value };
+        tables.push(p(["from " + t.user + ", as matrices:"]));
+        Object.keys(parts).forEach(function (what) {
+          var label = what === "upstream " ? upstreamLabel : what === "local " ? t.local_label : n.grad_label;
+          tables.push(p([what + label + ", shape (" + parts[what].shape.join(", ") + "):"]));
+          tables.push(isVector(parts[what]) ? grid(label, parts[what]) : eq(parts[what].short));
+        });
       } else {
         box.appendChild(eq(" ".repeat(n.grad_label.length) + " = " + t.upstream.short + " \u00d7 " +
                            t.local.short + " = " + t.value.short));
@@ -243,7 +286,7 @@
       box.appendChild(p(["|engine \u2212 closed form| = " + n.abs_diff + "  ", agreement(n)]));
       if (isVector(n.grad)) {
         tables.push(p(["engine and closed form:"]));
-        tables.push(table(["example", "engine", "closed form"], [cells(n.grad), cells(n.closed)],
+        tables.push(table([indexHeader(n.grad), "engine", "closed form"], [cells(n.grad), cells(n.closed)],
                           n.grad.index, n.grad.size));
       }
     }
@@ -306,8 +349,16 @@
     target.setAttribute("width", CHART_W);
     target.setAttribute("height", CHART_H);
     target.setAttribute("class", "chart");
+    function flat(v) { return Array.isArray(v) ? [].concat.apply([], v.map(flat)) : [v]; }
+    var tracks = [];  // one line per number: a matrix-valued series has one per element
+    series.forEach(function (s, k) {
+      var steps = s.values.map(flat);
+      steps[0].forEach(function (_, j) {
+        tracks.push({ series: k, values: steps.map(function (v) { return v[j]; }) });
+      });
+    });
     var all = [];
-    series.forEach(function (s) { s.values.forEach(function (v) { if (v !== null) all.push(v); }); });
+    tracks.forEach(function (t) { t.values.forEach(function (v) { if (v !== null) all.push(v); }); });
     target.appendChild(svg("text", { x: CHART_W / 2, y: 12, "text-anchor": "middle" }, [label]));
     if (!all.length) {  // e.g. a loss of inf from the start: nothing to draw
       target.appendChild(svg("text", { x: CHART_W / 2, y: CHART_H / 2, "text-anchor": "middle" },
@@ -325,15 +376,18 @@
     target.appendChild(svg("text", { x: CHART_W - 12, y: CHART_H - 10, "text-anchor": "end" }, ["step " + (count - 1)]));
     target.appendChild(svg("text", { x: 4, y: 18 }, [String(+high.toPrecision(3))]));
     target.appendChild(svg("text", { x: 4, y: CHART_H - 30 }, [String(+low.toPrecision(3))]));
-    series.forEach(function (s, k) {
+    tracks.forEach(function (t) {
       var points = [];
-      s.values.forEach(function (v, i) { if (v !== null) points.push(x(i) + "," + y(v)); });
-      var color = COLORS[k % COLORS.length];
-      target.appendChild(svg("polyline", { "class": "curve", points: points.join(" "), stroke: color }));
-      if (series.length > 1) {
-        target.appendChild(svg("text", { x: CHART_W - 14, y: 26 + 13 * k, "text-anchor": "end", fill: color }, [s.name]));
-      }
+      t.values.forEach(function (v, i) { if (v !== null) points.push(x(i) + "," + y(v)); });
+      target.appendChild(svg("polyline", { "class": "curve", points: points.join(" "),
+                                           stroke: COLORS[t.series % COLORS.length] }));
     });
+    if (series.length > 1) {
+      series.forEach(function (s, k) {
+        target.appendChild(svg("text", { x: CHART_W - 14, y: 26 + 13 * k, "text-anchor": "end",
+                                         fill: COLORS[k % COLORS.length] }, [s.name]));
+      });
+    }
     var marker = svg("line", { "class": "marker", x1: PAD, y1: 14, x2: PAD, y2: CHART_H - 28 });
     target.appendChild(marker);
     return function (i) { marker.setAttribute("x1", x(i)); marker.setAttribute("x2", x(i)); };
