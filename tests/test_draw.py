@@ -11,9 +11,9 @@ from matplotlib.image import imread
 
 import lograd
 from lograd.autodiff import ops
-from lograd.draw import draw_graph, graph_figure, graph_nodes, layers
 from lograd.errors import UserError
-from lograd.explain import explain
+from lograd.lectures.drawing import draw_graph, graph_figure, graph_nodes, layers
+from lograd.lectures.logistic import explain
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

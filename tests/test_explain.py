@@ -12,7 +12,7 @@ import pytest
 
 import lograd
 from lograd.errors import UserError
-from lograd.explain import (
+from lograd.lectures.logistic import (
     backward_order,
     closed_forms,
     descend,
@@ -21,8 +21,8 @@ from lograd.explain import (
     local_derivatives,
 )
 
-# the module, even once the package exports the function lograd.explain under the same name
-explain_module = importlib.import_module("lograd.explain")
+# the module of the lecture trace (lograd.explain is its function)
+explain_module = importlib.import_module("lograd.lectures.logistic")
 TIGHT = dict(rtol=1e-12, atol=1e-15)
 
 

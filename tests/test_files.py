@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from lograd import Tensor, report
-from lograd.draw import draw_graph
+from lograd import Tensor
 from lograd.estimators.logistic import LogisticRegression
 from lograd.files import atomic as files
 from lograd.files import model_files
 from lograd.files.checkpoints import Checkpoint
+from lograd.lectures.drawing import draw_graph
+from lograd.report import html as report_html
 from lograd.report import write_report
 
 
@@ -54,7 +55,7 @@ def _writers(model):
 @pytest.mark.parametrize("writer", ["model file", "checkpoint", "report", "graph",
                                     "predictions and JSON"])
 def test_every_writer_syncs_the_file_and_its_directory(model, tmp_path, monkeypatch, writer):
-    monkeypatch.setattr(report, "build_report", lambda **fields: "<html></html>")
+    monkeypatch.setattr(report_html, "build_report", lambda **fields: "<html></html>")
     synced, real_fsync = [], os.fsync
 
     def recording_fsync(fd):

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import lograd
-from lograd import jupyter_display
-from lograd.explain import explain
+from lograd.lectures import jupyter
+from lograd.lectures.logistic import explain
 
 
 def test_a_graph_displays_as_svg_with_its_nodes_and_a_text_fallback():
@@ -35,7 +35,7 @@ def test_a_leaf_and_a_huge_graph_show_text_without_drawing(monkeypatch):
     def no_drawing(*args, **kwargs):
         raise AssertionError("drew a picture")
 
-    monkeypatch.setattr("lograd.draw.graph_svg", no_drawing)
+    monkeypatch.setattr("lograd.lectures.drawing.graph_svg", no_drawing)
     assert lograd.Tensor(2.0)._repr_mimebundle_() == {"text/plain": repr(lograd.Tensor(2.0))}
     x = lograd.Tensor(1.0, requires_grad=True)
     for _ in range(50_000):
@@ -49,8 +49,8 @@ def test_counting_stops_past_the_limit():
     y = x
     for _ in range(10):
         y = y + x  # 10 adds, each with a constant-free pair of inputs: 11 nodes
-    assert jupyter_display.graph_size(y, 100) == 11
-    assert jupyter_display.graph_size(y, 4) == 5
+    assert jupyter.graph_size(y, 100) == 11
+    assert jupyter.graph_size(y, 4) == 5
 
 
 def test_importing_tensor_loads_no_matplotlib():

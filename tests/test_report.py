@@ -227,7 +227,7 @@ def test_the_decision_boundary_hides_no_class_under_another():
     classes at every place; each class must stay visible (issue 12, item 11)."""
     from matplotlib.collections import PathCollection
 
-    from lograd.report import boundary_figure
+    from lograd.report.figures import boundary_figure
 
     rng = np.random.default_rng(0)
     X = rng.integers(1, 6, size=(400, 2)).astype(float)

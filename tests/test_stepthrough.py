@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from lograd.errors import UserError
-from lograd.explain import explain
-from lograd.stepthrough import PageNode, StepThrough, Term, Update
+from lograd.lectures.logistic import explain
+from lograd.lectures.page import PageNode, StepThrough, Term, Update
 
 CASES = {
     "one example": dict(x=[1.0, 2.0], w=[0.5, -1.0], b=0.25, y=1.0, alpha=0.1),

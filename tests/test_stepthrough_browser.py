@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from lograd.explain import backward_order, descend, explain
+from lograd.lectures.logistic import backward_order, descend, explain
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -234,8 +234,8 @@ def test_network_page_reveals_every_number_of_json_in_the_engines_order(browser,
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from lograd._format import jsonable
     from lograd.lectures.network import descend_network, explain_network
+    from lograd.lectures.numbers import jsonable
 
     args, weights, library_args, steps = NETWORK_CASES[case]
     (tmp_path / "examples.csv").write_text(CSV)

@@ -18,7 +18,7 @@ _LAZY = {
     "gradcheck": ("lograd.autodiff.gradcheck", "gradcheck"),
     "GradcheckError": ("lograd.autodiff.gradcheck", "GradcheckError"),
     "LogisticRegression": ("lograd.estimators.logistic", "LogisticRegression"),
-    "explain": ("lograd.explain", "explain"),
+    "explain": ("lograd.lectures.logistic", "explain"),
     "explain_network": ("lograd.lectures.network", "explain_network"),
     "save": ("lograd.files.model_files", "save"),
     "load": ("lograd.files.model_files", "load"),

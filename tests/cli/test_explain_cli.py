@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from lograd.explain import explain
+from lograd.lectures.logistic import explain
 from lograd.lectures.network import explain_network
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

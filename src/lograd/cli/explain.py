@@ -20,9 +20,16 @@ import re
 import numpy as np
 
 from lograd.errors import UserError
-from lograd.explain import DEFAULT_ALPHA, DEFAULT_B, DEFAULT_W, DEFAULT_X, DEFAULT_Y, explain
 from lograd.lectures import network
-from lograd.stepthrough import MAX_TIMELINE_STEPS
+from lograd.lectures.logistic import (
+    DEFAULT_ALPHA,
+    DEFAULT_B,
+    DEFAULT_W,
+    DEFAULT_X,
+    DEFAULT_Y,
+    explain,
+)
+from lograd.lectures.page import MAX_TIMELINE_STEPS
 
 # argparse takes "-2.0" as a value only when it matches its own negative-number pattern, which
 # (before Python 3.13) misses "-1e-3", "-2." and "-inf"; none of our options looks like a number.
@@ -152,7 +159,9 @@ def _run_network(args) -> int:
 def _write_outputs(args, trace, title):
     """The pictures and the page asked for, then the JSON or the table on standard output."""
     if args.svg or args.png:
-        from lograd.draw import draw_graph  # matplotlib only when a picture is asked for
+        from lograd.lectures.drawing import (
+            draw_graph,  # matplotlib only when a picture is asked for
+        )
 
         for path in filter(None, (args.svg, args.png)):
             draw_graph(trace.graph, path, title=title)

@@ -36,11 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd._format import diff_text, format_table, jsonable, short
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, no_grad
 from lograd.errors import UserError
-from lograd.explain import TEXT_WIDTH, NodeRow  # one agreement rule for both lecture traces
+from lograd.lectures.logistic import (  # one agreement rule for both lecture traces
+    TEXT_WIDTH,
+    NodeRow,
+)
+from lograd.lectures.numbers import diff_text, format_table, jsonable, short
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
 PARAMETERS = ("W1", "b1", "W2", "b2")
@@ -128,7 +131,7 @@ class NetworkTrace:
         one's value and dJ/d(node) as backward() left it, and the closed form of that same
         derivative (the course's dZ divided by m for Z1, Z2).
     graph : Tensor
-        J, the graph's result (e.g. for :func:`lograd.draw.draw_graph`).
+        J, the graph's result (e.g. for :func:`lograd.lectures.drawing.draw_graph`).
     """
 
     activation: str
@@ -267,7 +270,7 @@ class NetworkTrace:
         return self.table()
 
     def page(self, steps: int = 0):
-        """The step-through page's model (:class:`lograd.stepthrough.StepThrough`).
+        """The step-through page's model (:class:`lograd.lectures.page.StepThrough`).
 
         Parameters
         ----------
@@ -492,7 +495,7 @@ def descend_network(X, Y, *, W1, b1, W2, b2, activation="tanh", alpha=DEFAULT_AL
     X, Y, W1, b1, W2, b2, activation, alpha
         As for :func:`explain_network` (the parameters are required).
     steps : int
-        K, from 1 to :data:`lograd.stepthrough.MAX_TIMELINE_STEPS`.
+        K, from 1 to :data:`lograd.lectures.page.MAX_TIMELINE_STEPS`.
 
     Returns
     -------
@@ -501,7 +504,7 @@ def descend_network(X, Y, *, W1, b1, W2, b2, activation="tanh", alpha=DEFAULT_AL
         (K+1, n_h, n_x), ``b1`` (K+1, n_h, 1), ``W2`` (K+1, 1, n_h), ``b2`` (K+1, 1, 1): the
         parameters at those points.
     """
-    from lograd.stepthrough import MAX_TIMELINE_STEPS
+    from lograd.lectures.page import MAX_TIMELINE_STEPS
 
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
             1 <= steps <= MAX_TIMELINE_STEPS):
@@ -666,7 +669,7 @@ def _linear_terms(W, A, b, upstream) -> dict[str, np.ndarray]:
 
 
 def network_page(trace: NetworkTrace, steps: int = 0):
-    """The trace as a :class:`lograd.stepthrough.StepThrough` (the step-through page's model).
+    """The trace as a :class:`lograd.lectures.page.StepThrough` (the step-through page's model).
 
     Parameters
     ----------
@@ -677,9 +680,9 @@ def network_page(trace: NetworkTrace, steps: int = 0):
 
     Returns
     -------
-    lograd.stepthrough.StepThrough
+    lograd.lectures.page.StepThrough
     """
-    from lograd.stepthrough import StepThrough, Timeline, Update
+    from lograd.lectures.page import StepThrough, Timeline, Update
 
     grads = {name: getattr(trace, f"d{name}") for name in PARAMETERS}
     updates = [Update(name, trace.parameters[name], grads[name], trace.new_parameters[name])
@@ -706,7 +709,7 @@ def _page_nodes(trace: NetworkTrace) -> tuple:
     products have the other factor as theirs (A1.T, W2.T, X.T), and their terms are what the
     engine's backward() of that stage gives (:func:`_linear_terms`).
     """
-    from lograd.stepthrough import PageNode, Term
+    from lograd.lectures.page import PageNode, Term
 
     rows = {row.name: row for row in trace.rows}
     local = local_derivatives(trace)

@@ -4,8 +4,9 @@ The page knows nothing about logistic regression. It draws any graph given as a
 :class:`StepThrough`: nodes in forward order, each with its inputs, formula, value and gradient,
 the terms its gradient is made of (upstream gradient x local derivative, one per user), a closed
 form to check it against; the order the engine's backward pass visited the nodes; the
-gradient-descent update; and optionally a timeline of several steps. :mod:`lograd.explain` fills
-it from the lecture's trace; a network's trace can fill it the same way.
+gradient-descent update; and optionally a timeline of several steps.
+:mod:`lograd.lectures.logistic` fills it from the lecture's trace,
+:mod:`lograd.lectures.network` from the two-layer network's.
 
 The page is one self-contained HTML file: the model as JSON in a ``<script>`` element, the
 drawing and the stepping done by a small inline script, no network access. Each node's SVG
@@ -24,8 +25,8 @@ from importlib import resources
 
 import numpy as np
 
-from lograd._format import jsonable, short
-from lograd.graph_layout import layered_layout
+from lograd.lectures.layout import layered_layout
+from lograd.lectures.numbers import jsonable, short
 
 KINDS = ("data", "parameter", "op", "result")
 MAX_ITEMS = 20  # per-example rows shown in the page's tables; data-value/data-grad hold them all
@@ -304,7 +305,8 @@ class StepThrough:
 
 
 def _asset(name: str) -> str:
-    return resources.files("lograd").joinpath("templates", name).read_text(encoding="utf-8")
+    assets = resources.files("lograd.lectures").joinpath("templates")
+    return assets.joinpath(name).read_text(encoding="utf-8")
 
 
 def _numbers(value) -> dict | None:

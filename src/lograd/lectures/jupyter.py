@@ -1,9 +1,10 @@
 """How lograd objects show themselves in Jupyter; imported only when a notebook asks.
 
 A :class:`lograd.Tensor` displays the graph that computed it as SVG (drawn by
-:func:`lograd.draw.graph_svg`), with its ``repr`` as the text/plain fallback. Graphs larger
-than :data:`MAX_DRAWN_NODES` nodes, and lone leaves, show the text only: counting stops there,
-so displaying the result of a huge graph costs no more than walking that many nodes.
+:func:`lograd.lectures.drawing.graph_svg`), with its ``repr`` as the text/plain fallback.
+Graphs larger than :data:`MAX_DRAWN_NODES` nodes, and lone leaves, show the text only:
+counting stops there, so displaying the result of a huge graph costs no more than walking
+that many nodes.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ def tensor_mimebundle(tensor, include=None, exclude=None) -> dict:
     bundle = {}
     if size > MAX_DRAWN_NODES:
         text += (f"\n(its graph has more than {MAX_DRAWN_NODES} nodes: not drawn inline; "
-                 "lograd.draw.draw_graph writes a picture of up to 300)")
+                 "lograd.lectures.drawing.draw_graph writes a picture of up to 300)")
     elif size > 1 and wanted:
-        from lograd.draw import graph_svg  # matplotlib only now
+        from lograd.lectures.drawing import graph_svg  # matplotlib only now
 
         bundle["image/svg+xml"] = graph_svg(tensor)
     bundle["text/plain"] = text

@@ -16,7 +16,7 @@ independently with plain NumPy. Training does not use this graph: it uses the fu
 ``da``, which divides by zero once ``a`` rounds to 0 or 1.
 
 :meth:`Explanation.page` turns a trace into the step-through page's model
-(:mod:`lograd.stepthrough`): each gradient written as upstream gradient x local derivative, the
+(:mod:`lograd.lectures.page`): each gradient written as upstream gradient x local derivative, the
 local derivatives computed by the engine stage by stage (:func:`local_derivatives`), in the
 order the engine's backward() visits the nodes (:func:`backward_order`), and optionally a
 timeline of K gradient-descent steps on the same graph (:func:`descend`).
@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lograd._format import diff_text as _diff
-from lograd._format import format_table as _format_table
-from lograd._format import jsonable, short
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, no_grad
 from lograd.errors import UserError
+from lograd.lectures.numbers import diff_text as _diff
+from lograd.lectures.numbers import format_table as _format_table
+from lograd.lectures.numbers import jsonable, short
 
 # The example a bare `lograd explain` shows: wrong enough (a = 0.22 for y = 1) that one step
 # visibly lowers the loss, with inputs that are exact in binary so the numbers check by hand.
@@ -137,7 +137,7 @@ class Explanation:
         One row per named node of the graph.
     graph : Tensor
         The graph's result (L for one example, J for several), e.g. for
-        :func:`lograd.draw.draw_graph`; its nodes hold the values and gradients above.
+        :func:`lograd.lectures.drawing.draw_graph`; its nodes hold the values and gradients above.
     """
 
     x: np.ndarray
@@ -250,7 +250,7 @@ class Explanation:
         return self.table()
 
     def page(self, steps: int = 0):
-        """The step-through page's model (:class:`lograd.stepthrough.StepThrough`).
+        """The step-through page's model (:class:`lograd.lectures.page.StepThrough`).
 
         Parameters
         ----------
@@ -580,7 +580,7 @@ def _seed_ones(output: Tensor) -> None:
 
 
 def lecture_page(trace: Explanation, steps: int = 0):
-    """The trace as a :class:`lograd.stepthrough.StepThrough` (the step-through page's model).
+    """The trace as a :class:`lograd.lectures.page.StepThrough` (the step-through page's model).
 
     Parameters
     ----------
@@ -591,9 +591,9 @@ def lecture_page(trace: Explanation, steps: int = 0):
 
     Returns
     -------
-    lograd.stepthrough.StepThrough
+    lograd.lectures.page.StepThrough
     """
-    from lograd.stepthrough import StepThrough, Timeline, Update
+    from lograd.lectures.page import StepThrough, Timeline, Update
 
     m, n = trace.x.shape
     weights = [f"w{i + 1}" for i in range(n)]
@@ -624,7 +624,7 @@ def _page_nodes(trace: Explanation) -> tuple:
     :func:`local_derivatives`; for m examples z, a and L carry each example's dL/d(node), as
     the lecture's dz = a - y does, and the parameters' terms average over the examples.
     """
-    from lograd.stepthrough import PageNode, Term
+    from lograd.lectures.page import PageNode, Term
 
     m, n = trace.x.shape
     one = m == 1
@@ -681,7 +681,7 @@ def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
     x, w, b, y, alpha
         As for :func:`explain`.
     steps : int
-        K, from 1 to :data:`lograd.stepthrough.MAX_TIMELINE_STEPS`.
+        K, from 1 to :data:`lograd.lectures.page.MAX_TIMELINE_STEPS`.
 
     Returns
     -------
@@ -690,7 +690,7 @@ def descend(x, w, b, y, alpha, steps: int) -> dict[str, np.ndarray]:
         step;
         ``w`` of shape (K+1, n) and ``b`` of shape (K+1,): the parameters at those points.
     """
-    from lograd.stepthrough import MAX_TIMELINE_STEPS
+    from lograd.lectures.page import MAX_TIMELINE_STEPS
 
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
             1 <= steps <= MAX_TIMELINE_STEPS):

@@ -4,7 +4,7 @@ Any engine graph can be drawn: the walk starts at a result Tensor and follows ``
 node is a box with its name or op, its forward value and its gradient (the number itself for a
 single value, the numbers of a small matrix -- 2-D, at most 4 x 4 -- row by row, the shape of any
 other array); arrows run from each input to the op that uses it, left to right in the order of
-the forward pass. The layout (:mod:`lograd.graph_layout`, shared with the
+the forward pass. The layout (:mod:`lograd.lectures.layout`, shared with the
 step-through page) puts each node one column right of its furthest input, pulls every input next
 to its first user, and orders each column by the average height of its neighbours.
 """
@@ -25,7 +25,7 @@ from matplotlib.path import Path as MplPath
 from lograd.autodiff.engine import Tensor
 from lograd.errors import UserError
 from lograd.files.atomic import atomic_write, check_writable
-from lograd.graph_layout import columns, layered_layout
+from lograd.lectures.layout import columns, layered_layout
 
 # Geometry, in inches (the axes span the figure with 1 data unit = 1 inch).
 COLUMN_PITCH = 2.35
@@ -224,7 +224,7 @@ _LEGEND = ("blue: parameters (need a gradient)   grey: data and constants   whit
 
 
 def _inputs(nodes):
-    """``id(node) -> ids of its inputs``, the graph as :mod:`lograd.graph_layout` takes it."""
+    """``id(node) -> ids of its inputs``, the graph as :mod:`lograd.lectures.layout` takes it."""
     return {id(node): [id(p) for p in node.parents] for node in nodes}
 
 

@@ -1,7 +1,7 @@
 """Where to put each node of a graph drawing: columns by longest path, rows by neighbours.
 
-Used by the matplotlib pictures (:mod:`lograd.draw`) and the step-through page
-(:mod:`lograd.stepthrough`), so both draw a graph the same way. Nodes are any hashable keys; the
+Used by the matplotlib pictures (:mod:`lograd.lectures.drawing`) and the step-through page
+(:mod:`lograd.lectures.page`), so both draw a graph the same way. Nodes are any hashable keys; the
 graph is given as each node's list of inputs. Pure Python: no matplotlib is imported.
 
 Each node goes one column right of its furthest input, and an input with no inputs of its own
