@@ -18,6 +18,8 @@ _LAZY = {
     "gradcheck": ("lograd.autodiff.gradcheck", "gradcheck"),
     "GradcheckError": ("lograd.autodiff.gradcheck", "GradcheckError"),
     "LogisticRegression": ("lograd.estimators.logistic", "LogisticRegression"),
+    "MLPClassifier": ("lograd.estimators.mlp", "MLPClassifier"),
+    "datasets": ("lograd.datasets", None),
     "explain": ("lograd.lectures.logistic", "explain"),
     "explain_network": ("lograd.lectures.network", "explain_network"),
     "save": ("lograd.files.model_files", "save"),
@@ -44,6 +46,6 @@ def __dir__():
 
 __all__ = [
     "OPS", "Tensor", "no_grad", "compile_grad", "TraceError", "ops", "losses", "gradcheck",
-    "GradcheckError", "LogisticRegression", "explain", "explain_network", "save", "load",
-    "__version__",
+    "GradcheckError", "LogisticRegression", "MLPClassifier", "datasets", "explain",
+    "explain_network", "save", "load", "__version__",
 ]

@@ -76,6 +76,9 @@ class Objective:
         Run ``loss_and_grad`` as a program traced once by :func:`lograd.compile_grad` (one per
         batch shape): the same numbers as ``backward()``, without rebuilding the graph on every
         call.
+    l2_per_batch : bool, default False
+        Divide ``alpha_l2`` by the batch's total weight at every evaluation (scikit-learn's MLP:
+        ``½ α ‖W‖² / S_batch``), instead of a penalty fixed for the data set.
 
     Notes
     -----
@@ -84,13 +87,16 @@ class Objective:
     """
 
     def __init__(self, model, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0,
-                 compiled=True):
+                 compiled=True, l2_per_batch=False):
         self.model, self.X, self.Y, self.sample_weight = model, X, Y, sample_weight
         self.alpha_l2, self.alpha_l1 = float(alpha_l2), float(alpha_l1)
         self.dtype = X.dtype
         self.n_params = model.n_params
         self._penalized = _penalized_slices(model)
-        self._compiled = _compiled_smooth(model, self.alpha_l2) if compiled else None
+        self.l2_per_batch = bool(l2_per_batch)
+        self._compiled = None
+        if compiled:
+            self._compiled = _compiled_smooth(model, None if l2_per_batch else self.alpha_l2)
 
     @property
     def n_samples(self) -> int:
@@ -113,6 +119,12 @@ class Objective:
             return self.X, self.Y, self.sample_weight
         weights = None if self.sample_weight is None else self.sample_weight[batch]
         return self.X[batch], self.Y[batch], weights
+
+    def _alpha_l2(self, X, weights):
+        if not self.l2_per_batch:
+            return self.alpha_l2
+        total = X.shape[0] if weights is None else np.sum(weights, dtype=np.float64)
+        return self.dtype.type(self.alpha_l2 / total)
 
     def data_term(self, params, X, Y, sample_weight=None):
         """The model's data term on these rows (the Dask backend's objective sums it over
@@ -143,11 +155,13 @@ class Objective:
         """
         arrays = self.unpack(theta)
         X, Y, weights = self._batch(batch)
+        alpha = self._alpha_l2(X, weights)
         if self._compiled is not None:
-            loss, grads = self._compiled(*arrays, X, Y, *_present(weights))
+            per_batch = (alpha,) if self.l2_per_batch else ()  # (an argument of the trace)
+            loss, grads = self._compiled(*arrays, *per_batch, X, Y, *_present(weights))
         else:
             params = [Tensor(a, requires_grad=True) for a in arrays]
-            loss = smooth_part(self.data_term, self.model, self.alpha_l2, params, X, Y, weights)
+            loss = smooth_part(self.data_term, self.model, alpha, params, X, Y, weights)
             loss.backward()
             loss, grads = loss.data, [p.grad for p in params]
         flat = np.concatenate([np.reshape(g, -1) for g in grads])
@@ -158,7 +172,8 @@ class Objective:
         X, Y, weights = self._batch(batch)
         with no_grad():
             params = [Tensor(a) for a in self.unpack(theta)]
-            loss = smooth_part(self.data_term, self.model, self.alpha_l2, params, X, Y, weights)
+            loss = smooth_part(self.data_term, self.model, self._alpha_l2(X, weights), params,
+                               X, Y, weights)
         return float(loss.item()) + self._l1(theta)
 
     def prox(self, theta, step) -> np.ndarray:
@@ -184,7 +199,8 @@ class Objective:
                    + ("" if self.Y.ndim == 1 else ", one-hot"))
         s = None if self.sample_weight is None else Tensor(self.sample_weight,
                                                             name=_label("S", (n,)))
-        loss = smooth_part(self.data_term, self.model, self.alpha_l2, params, X, Y, s)
+        loss = smooth_part(self.data_term, self.model, self._alpha_l2(self.X, self.sample_weight),
+                           params, X, Y, s)
         loss.backward()
         return loss
 
@@ -220,15 +236,22 @@ def _penalized_slices(model) -> list:
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled_smooth(model, alpha_l2: float):
+def _compiled_smooth(model, alpha_l2):
     """:func:`smooth_part` as a :func:`lograd.compile_grad` step, shared by every objective with
     this model and penalty: partial_fit makes an objective per call, and a trace costs ~4 eager
     calls. X, Y and the weights are arguments after the parameters, so one trace serves every
-    batch of a shape. (Tests hold it to ``backward()`` bit for bit, hence ``check=False``.)"""
+    batch of a shape; ``alpha_l2`` None makes the penalty an argument too, after the parameters
+    (a per-batch penalty). (Tests hold it to ``backward()`` bit for bit, hence ``check=False``.)"""
     n = len(model.parameters)
 
     def smooth(*args):  # (*params, X, Y[, weights])
         return smooth_part(model.data_term, model, alpha_l2, args[:n], *args[n:])
+
+    def smooth_per_batch(*args):  # (*params, alpha_l2, X, Y[, weights])
+        return smooth_part(model.data_term, model, args[n], args[:n], *args[n + 1:])
+
+    if alpha_l2 is None:
+        return compile_grad(smooth_per_batch, tuple(range(n)), check=False)
 
     return compile_grad(smooth, tuple(range(n)), check=False)
 
@@ -237,7 +260,7 @@ def smooth_part(data_term, model, alpha_l2, params, X, Y, weights=None):
     """Smooth part of F: the data term plus the L2 penalty on the model's penalized parameters,
     as one scalar Tensor."""
     loss = data_term(params, X, Y, weights)
-    if alpha_l2:
+    if isinstance(alpha_l2, Tensor) or alpha_l2:  # (a Tensor: the trace's penalty argument)
         squares = None
         for p, spec in zip(params, model.parameters):
             if spec.penalized:

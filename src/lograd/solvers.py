@@ -170,7 +170,7 @@ class Adam:
         self.m, self.v, self.t = state["m"], state["v"], int(state["t"])
 
 
-def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
+def lbfgs(problem, theta0, *, max_iter, tol, callback=None, options=None):
     """Minimise the smooth problem with SciPy's L-BFGS-B, gradients from ``loss_and_grad``.
 
     scikit-learn's settings: ``gtol=tol`` (stop when the largest absolute gradient entry is at
@@ -185,6 +185,9 @@ def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
     tol : float
     callback : callable, optional
         ``callback(theta, loss, grad)`` after every iteration; may raise StopIteration.
+    options : dict, optional
+        SciPy options that replace these (scikit-learn's MLP: ``maxfun`` and SciPy's default
+        ``ftol`` and ``maxls``).
 
     Returns
     -------
@@ -210,5 +213,5 @@ def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
         fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B", jac=True,
         callback=on_iteration if callback else None,
         options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps,
-                 "maxls": 50},
+                 "maxls": 50, **(options or {})},
     )

@@ -106,6 +106,7 @@ class _Tracker:
         self.theta0 = theta0  # kept as "best" when no finite objective was ever seen
         self.loss_curve = []
         self.best_theta, self.best_loss, self.best_iteration = None, np.inf, 0
+        self.rate_name, self.step_advice = "learning_rate", _STEP_ADVICE  # (the messages' words)
 
     def state_dict(self) -> dict:
         return {"loss_curve": _floats(self.loss_curve), "best_theta": self.best_theta,
@@ -129,8 +130,8 @@ class _Tracker:
             return
         what = "became non-finite" if not np.isfinite(loss) else f"exploded to {loss:.3g}"
         self.fail("diverged", f"training diverged: the objective {what} at iteration "
-                  f"{iteration} with learning_rate={learning_rate:.6g}", _STEP_ADVICE, n_iter,
-                  learning_rate)
+                  f"{iteration} with {self.rate_name}={learning_rate:.6g}", self.step_advice,
+                  n_iter, learning_rate)
 
     def check_progress(self, problem, iteration, eta, tol, advice, learning_rate=None,
                        reason="no_progress", how=None, end=None):
@@ -141,7 +142,7 @@ class _Tracker:
         end = self.loss_curve[-1] if end is None else end
         if end < start or _is_minimum(problem, self.theta0, eta, tol):
             return
-        rate = "" if learning_rate is None else f" with learning_rate={learning_rate:.6g}"
+        rate = "" if learning_rate is None else f" with {self.rate_name}={learning_rate:.6g}"
         self.fail(reason, f"{how or 'training made no progress'}: the objective ended at "
                   f"{end:.6g}{rate}, not below its starting value {start:.6g}", advice,
                   iteration, learning_rate)
@@ -174,9 +175,11 @@ class _Tracker:
 
 
 def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
-                  n_iter_no_change=10, schedule="constant", power_t=0.5, validation_score=None,
+                  n_iter_no_change=10, schedule="constant", power_t=0.5, schedule_unit=1,
+                  validation_score=None,
                   callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
-                  checkpoint_every=10, resume=None, require_progress=True):
+                  checkpoint_every=10, resume=None, require_progress=True,
+                  rate_name="learning_rate", step_advice=_STEP_ADVICE):
     """Run a step-based solver (gd, sgd, adam) until a stopping rule fires.
 
     Parameters
@@ -197,8 +200,9 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
     batches : callable, optional
         ``batches(epoch) -> list of batch tokens`` for mini-batch solvers; None means full batch.
     schedule : {'constant', 'invscaling', 'adaptive'}
-        Learning rate per epoch: constant; ``η₀/(epoch+1)^power_t``; or divided by 5 each time
-        the loss rule fires, stopping once it falls below 1e-6.
+        Learning rate per epoch t (1-based): constant; ``η₀/(1 + (t-1)·schedule_unit)^power_t``
+        (``η₀/t^power_t`` for unit 1; scikit-learn's MLP counts samples: unit = n); or divided
+        by 5 each time the loss rule fires, stopping once it falls below 1e-6.
     validation_score : callable, optional
         ``score(theta) -> float`` (higher is better), evaluated after every iteration; turns on
         early stopping, and the best-scoring parameters are returned.
@@ -223,6 +227,9 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
         Raise when the run ends with F no lower than ``F(theta0)`` (unless ``theta0`` is
         already a minimum, or a callback stopped the run). False for one step of
         ``partial_fit``, where mini-batch noise on a chunk may do that.
+    rate_name, step_advice : str
+        The step size's name and what to change, in the estimator's words, for the messages of
+        a failed fit.
 
     Returns
     -------
@@ -236,6 +243,7 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
         (``'no_progress'``). Its ``result`` holds the best parameters seen.
     """
     tracker = _Tracker(callbacks, verbose, describe, max_iter, theta0)
+    tracker.rate_name, tracker.step_advice = rate_name, step_advice
     full_batch = batches is None
     theta, stopped_by, no_improvement = theta0, "max_iter", 0
     scores, best_score, best_scored_theta = [], -np.inf, theta0
@@ -260,8 +268,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
 
     iteration = done
     for iteration in range(done + 1, max_iter + 1):
-        if schedule == "invscaling":
-            solver.learning_rate = initial_rate / iteration ** power_t
+        if schedule == "invscaling":  # η₀/(1 + (t-1)·unit)^p: η₀/t^p for unit 1
+            solver.learning_rate = initial_rate / (1 + (iteration - 1) * schedule_unit) ** power_t
         start = theta
         for batch in [None] if full_batch else batches(iteration - 1):
             theta, info = solver.step(theta, problem, batch)
@@ -315,8 +323,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
     if require_progress and stopped_by != "callback":  # (a callback's stop is the user's)
         # early stopping returns the best-scored parameters: judge those
         end = None if validation_score is None else problem.value(theta)
-        tracker.check_progress(problem, iteration, solver.learning_rate, tol, _STEP_ADVICE,
-                               solver.learning_rate, end=end)
+        tracker.check_progress(problem, iteration, solver.learning_rate, tol,
+                               tracker.step_advice, solver.learning_rate, end=end)
     result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
                             stopped_by, scores if validation_score is not None else None,
                             solver.learning_rate)
@@ -326,7 +334,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
 
 
 def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
-              describe=lambda theta: {}, checkpoint=None, checkpoint_every=10, resume=None):
+              describe=lambda theta: {}, checkpoint=None, checkpoint_every=10, resume=None,
+              options=None):
     """Run SciPy's L-BFGS-B (see :func:`lograd.solvers.lbfgs`) with the loop's bookkeeping.
 
     ``loss_curve[k]`` is F after k iterations; callbacks get the same keys as in
@@ -372,7 +381,8 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
             raise StopIteration
 
     if max_iter > done:
-        result = lbfgs(problem, start, max_iter=max_iter - done, tol=tol, callback=on_iteration)
+        result = lbfgs(problem, start, max_iter=max_iter - done, tol=tol, callback=on_iteration,
+                       options=options)
         theta, n_iter = result.x.astype(theta0.dtype), done + int(result.nit)
         status, message = result.status, str(result.message)
     else:  # resumed at the iteration limit (a callback stopped the run there)

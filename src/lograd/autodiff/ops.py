@@ -81,9 +81,20 @@ def _sigmoid_cross_entropy(z, y):
                 + np.log1p(np.exp(-np.abs(z))))
 
 
-def _logsumexp(z, axis, keepdims):
-    out = scipy.special.logsumexp(z, axis=axis, keepdims=keepdims)  # log Σ e^z, shifted by max
-    return out.reshape(()) if np.ndim(z) == 0 else out  # (SciPy keeps a 0-d input as (1,))
+def _logsumexp(z, axis=None, keepdims=False):
+    # log Σ e^z = m + log Σ e^(z - m), m the max (0 where it is ±inf: then the sum is exact)
+    z = np.asarray(z)
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):  # (log 0 = -inf: every entry -inf)
+        out = np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _row_softmax(z):
+    """softmax along the last axis, shifted by the row's max."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _logsumexp_vjp(g, ans, z, axis, keepdims):
@@ -95,13 +106,13 @@ def _softmax_cross_entropy(z, y):
     # -Σ_k y_k log softmax(z)_k = logsumexp(z) Σ_k y_k - Σ_k y_k z_k   (per row; a class of
     # weight 0 adds nothing, even at z_k = -inf)
     with np.errstate(invalid="ignore"):
-        return (scipy.special.logsumexp(z, axis=-1) * y.sum(axis=-1)
+        return (_logsumexp(z, axis=-1) * y.sum(axis=-1)
                 - _times(y, z).sum(axis=-1))
 
 
 def _softmax_cross_entropy_vjp_z(g, ans, z, y):
     # dL/dz = softmax(z) Σ_k y_k - y   (= softmax(z) - y for one-hot rows)
-    return g[..., None] * (scipy.special.softmax(z, axis=-1) * y.sum(axis=-1, keepdims=True) - y)
+    return g[..., None] * (_row_softmax(z) * y.sum(axis=-1, keepdims=True) - y)
 
 
 def _pow_vjp_base(g, ans, x, p):
@@ -195,7 +206,7 @@ defop("sigmoid_cross_entropy", _sigmoid_cross_entropy,
       lambda g, ans, z, y: -g * z)  # dL/dy = -z                                dz = a - y)
 defop("softmax_cross_entropy", _softmax_cross_entropy,
       _softmax_cross_entropy_vjp_z,
-      lambda g, ans, z, y: g[..., None] * (scipy.special.logsumexp(z, axis=-1, keepdims=True) - z))
+      lambda g, ans, z, y: g[..., None] * (_logsumexp(z, axis=-1, keepdims=True) - z))
 # dL/dy_k = logsumexp(z) - z_k = -log softmax(z)_k
 
 # No gradient flows through these: their results never require one.
@@ -308,7 +319,7 @@ def where(condition, a, b):
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    """``log Σ e^x`` along ``axis``, without overflow (scipy.special.logsumexp's forward)."""
+    """``log Σ e^x`` along ``axis``, without overflow (shifted by the max, as SciPy's)."""
     return apply("logsumexp", x, axis=axis, keepdims=keepdims)
 
 

@@ -566,9 +566,16 @@ class BlockObjective(Objective):
     block.
     """
 
-    def __init__(self, model, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0):
+    def __init__(self, model, X, Y, sample_weight=None, *, alpha_l2=0.0, alpha_l1=0.0,
+                 l2_per_batch=False):
         super().__init__(model, X, Y, sample_weight, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
-                         compiled=False)
+                         compiled=False, l2_per_batch=l2_per_batch)
+
+    def _alpha_l2(self, X, weights):
+        if not self.l2_per_batch:
+            return self.alpha_l2
+        total = X.shape[0] if weights is None else float(weights.sum(dtype=np.float64).compute())
+        return self.dtype.type(self.alpha_l2 / total)
 
     def data_term(self, params, X, Y, sample_weight=None):
         return dask_data_term(self.model, params, X, Y, sample_weight)
@@ -630,7 +637,8 @@ class BlockEpochs:
         self.batch_size = min(200, n) if batch_size == "auto" else min(batch_size, n)
         self.solver, self.rng = solver, rng
         self.model = objective.model
-        self.settings = {"alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1}
+        self.settings = {"alpha_l2": objective.alpha_l2, "alpha_l1": objective.alpha_l1,
+                         "l2_per_batch": objective.l2_per_batch}
 
     @property
     def learning_rate(self):
@@ -756,7 +764,8 @@ class DaskBackend:
     def holdout(self, X, y, weights, classes, fraction, rng):
         return holdout(X, y, weights, classes, fraction, rng)
 
-    def objective(self, model, X, y, weights, classes, penalty, *, row_batches=False):
+    def objective(self, model, X, y, weights, classes, penalty, *, row_batches=False,
+                  l2_per_batch=False):
         """The :class:`BlockObjective` of a dask fit, its arrays persisted on a cluster.
 
         ``penalty(S)`` scales the penalty by the total weight ``S`` (or n), as in NumPy fits.
@@ -766,7 +775,8 @@ class DaskBackend:
         total = (float(X.shape[0]) if weights is None
                  else float(weights.sum(dtype=np.float64).compute()))
         alpha_l2, alpha_l1 = penalty(total)
-        return BlockObjective(model, X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1)
+        return BlockObjective(model, X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                              l2_per_batch=l2_per_batch)
 
     def epochs(self, objective, solver, batch_size, rng, shuffle=True):
         """``(epoch_solver, batches)`` for the training loop: one step is one epoch over the
@@ -777,6 +787,9 @@ class DaskBackend:
     def validation_scorer(self, objective, validation, classes):
         X_val, codes_val = validation  # (class indices: see holdout)
         return validation_scorer(objective, X_val, codes_val)
+
+    def validation_loss(self, objective, validation, classes):
+        return None  # (the held-out rows keep class indices only: their accuracy is scored)
 
     def logits(self, model, arrays, X):
         return lazy_logits(model, arrays, X)

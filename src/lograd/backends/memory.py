@@ -76,19 +76,22 @@ class MemoryBackend:
         return (X[train], y[train], w), (X[test], y[test])
 
     # -- the objective ---------------------------------------------------------------------------
-    def objective(self, model, X, y, weights, classes, penalty, *, row_batches=False):
+    def objective(self, model, X, y, weights, classes, penalty, *, row_batches=False,
+                  l2_per_batch=False):
         """The objective of ``model`` on these rows.
 
         ``penalty(weight_sum) -> (alpha_l2, alpha_l1)`` gives the penalty strengths from the
         rows' total weight ``S`` (n without weights). ``row_batches``: mini-batches will index
         its rows (CSC data is converted to CSR once, as row slicing would scan every column).
+        ``l2_per_batch``: see :class:`lograd.objective.Objective`.
         """
         if row_batches and sp.issparse(X) and X.format == "csc":
             X = X.tocsr()
         target = targets.encode(y, classes, X.dtype)
         total = float(X.shape[0] if weights is None else weights.sum(dtype=np.float64))
         alpha_l2, alpha_l1 = penalty(total)
-        return Objective(model, X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1)
+        return Objective(model, X, target, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1,
+                         l2_per_batch=l2_per_batch)
 
     def epochs(self, objective, solver, batch_size, rng, shuffle=True):
         """``(solver, batches)``: each epoch a fresh shuffle of the rows (``shuffle``) cut into
@@ -114,6 +117,12 @@ class MemoryBackend:
             scores = logits(model, objective.unpack(theta), X_val)
             return float(np.mean(targets.labels(scores, classes) == y_val))
         return accuracy
+
+    def validation_loss(self, objective, validation, classes):
+        """``loss(theta)``: the model's mean log-loss on the held-out rows (no penalty)."""
+        X_val, y_val = validation
+        held = Objective(objective.model, X_val, targets.encode(y_val, classes, X_val.dtype))
+        return held.value
 
     # -- predictions -----------------------------------------------------------------------------
     def logits(self, model, arrays, X):

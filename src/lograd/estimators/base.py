@@ -55,6 +55,7 @@ class Steps:
     beta_2: float = 0.999
     epsilon: float = 1e-8
     shuffle: bool = True
+    schedule_unit: str = "epoch"  # 'invscaling' counts epochs, or 'samples' (scikit-learn's MLP)
 
 
 def _has_stepwise_solver(est) -> bool:
@@ -75,6 +76,7 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
     #: leave BLAS alone (a network's matrix products are BLAS's work).
     _blas_threads = None
     _fitted_attribute = "classes_"  # set once a fit succeeded enough to predict
+    _l2_per_batch = False  # the L2 penalty divided by each batch's weight (scikit-learn's MLP)
 
     # -- subclass --------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -141,7 +143,8 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
             (X, y, weights), validation = backend.holdout(X, y, weights, self.classes_,
                                                           self.validation_fraction, rng)
         objective = backend.objective(model, X, y, weights, self.classes_, self._penalty,
-                                      row_batches=self.solver in STOCHASTIC)
+                                      row_batches=self.solver in STOCHASTIC,
+                                      l2_per_batch=self._l2_per_batch)
         self._train(backend, objective, objective.pack(arrays), rng, validation)
         return self
 
@@ -159,7 +162,8 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
         arrays = (self._initial_arrays(model, {}, None, rng) if first
                   else self._fitted_arrays(model))
         objective = backend.objective(model, X, y, weights, self.classes_, self._penalty,
-                                      row_batches=self.solver in STOCHASTIC)
+                                      row_batches=self.solver in STOCHASTIC,
+                                      l2_per_batch=self._l2_per_batch)
         self._train(backend, objective, objective.pack(arrays), rng, None, partial=True)
         return self
 
@@ -203,6 +207,10 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
     def _lbfgs_options(self) -> dict:
         return {}
 
+    def _step_words(self) -> dict:
+        """The step size's parameter and the advice of a failed fit (see fit_iterative)."""
+        return {}
+
     def _checkpoint_store(self, objective, theta0, validation):
         """The :class:`lograd.files.checkpoints.Checkpoint` of this fit, or None without one."""
         if self.checkpoint is None:
@@ -228,22 +236,39 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
                 store.rng = rng
             solver, batches = backend.epochs(objective, solver, self.batch_size, rng,
                                              shuffle=steps.shuffle)
-        score = (None if validation is None
-                 else backend.validation_scorer(objective, validation, self.classes_))
+        score = None
+        if validation is not None:
+            score = self._recording_validation_loss(backend, objective, validation)
         schedule = steps.schedule
+        unit = objective.n_samples if steps.schedule_unit == "samples" else 1
         if partial:  # the schedule advances one epoch per call
             self._partial_epochs = getattr(self, "_partial_epochs", 0) + 1
             if schedule == "invscaling":
-                solver.learning_rate = (self._partial_rate
-                                        / self._partial_epochs ** steps.power_t)
+                solver.learning_rate = (self._partial_rate / (
+                    1 + (self._partial_epochs - 1) * unit) ** steps.power_t)
             schedule = "constant"
         return fit_iterative(
             objective, solver, theta0, max_iter=1 if partial else self.max_iter, tol=self.tol,
             batches=batches, n_iter_no_change=self.n_iter_no_change, schedule=schedule,
-            power_t=steps.power_t, validation_score=score, callbacks=callbacks,
+            power_t=steps.power_t, schedule_unit=unit, validation_score=score, callbacks=callbacks,
             verbose=self.verbose, describe=describe,
             checkpoint=None if store is None else store.save,
-            checkpoint_every=self.checkpoint_every, resume=resume, require_progress=not partial)
+            checkpoint_every=self.checkpoint_every, resume=resume, require_progress=not partial,
+            **self._step_words())
+
+    def _recording_validation_loss(self, backend, objective, validation):
+        """The validation accuracy that early stopping follows; the held-out rows' log-loss
+        is recorded beside it (``validation_loss_curve_``) where the backend computes it."""
+        accuracy = backend.validation_scorer(objective, validation, self.classes_)
+        loss = backend.validation_loss(objective, validation, self.classes_)
+        if loss is None:
+            return accuracy
+        losses = self._validation_losses = []
+
+        def score(theta):
+            losses.append(loss(theta))
+            return accuracy(theta)
+        return score
 
     def _solver(self, steps, objective, partial, resume=None):
         if resume is not None:  # the checkpoint holds the rate: skip computing 'auto' again
@@ -274,6 +299,12 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = self._n_iter_value(result.n_iter)
         self._partial_started = partial
         self.validation_scores_ = result.validation_scores
+        losses = self.__dict__.pop("_validation_losses", None)
+        if result.validation_scores is None or losses is None:
+            self.validation_loss_curve_ = None
+        else:  # (a fit resumed from a checkpoint recorded only its own iterations: NaN before)
+            missing = len(result.validation_scores) - len(losses)
+            self.validation_loss_curve_ = [float("nan")] * missing + losses
         self.learning_rate_ = result.learning_rate
 
     def training_objective(self, X, y, sample_weight=None):
@@ -285,7 +316,8 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
         X, y = backend.fit_data(self, X, y, reset=False)
         weights = backend.sample_weights(X, y, self.classes_, sample_weight, self.class_weight)
         model = self._model(self.n_features_in_, len(self.classes_))
-        objective = backend.objective(model, X, y, weights, self.classes_, self._penalty)
+        objective = backend.objective(model, X, y, weights, self.classes_, self._penalty,
+                                      l2_per_batch=self._l2_per_batch)
         return objective, objective.pack(self._fitted_arrays(model))
 
     # -- predicting ------------------------------------------------------------------------------

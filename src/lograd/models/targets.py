@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from lograd.autodiff import ops
+from lograd.autodiff.engine import Tensor
 
 
 def encode(y, classes, dtype) -> np.ndarray:
@@ -34,16 +35,17 @@ def mean_cross_entropy(z, Y, sample_weight=None):
     Y : ndarray of shape (n,) (0/1) or (n, k) (one-hot rows or probabilities)
     sample_weight : ndarray of shape (n,), optional
     """
-    dtype = z.dtype
-    Y = np.asarray(Y, dtype=dtype)
+    # (Y and the weights may be Tensors: the arguments of a compiled step, never read here)
+    if not isinstance(Y, Tensor):
+        Y = np.asarray(Y, dtype=z.dtype)
     if Y.ndim == 1:
         per_example = ops.sigmoid_cross_entropy(z, Y)
     else:
         per_example = ops.softmax_cross_entropy(z, Y)
     if sample_weight is None:
         return per_example.mean()
-    s = np.asarray(sample_weight, dtype=dtype)
-    return (per_example * s).sum() * (1.0 / float(s.sum()))
+    total = sample_weight.sum() if isinstance(sample_weight, Tensor) else np.sum(sample_weight)
+    return (per_example * sample_weight).sum() / total
 
 
 def labels(scores, classes) -> np.ndarray:
