@@ -179,7 +179,7 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
                   validation_score=None,
                   callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
                   checkpoint_every=10, resume=None, require_progress=True,
-                  rate_name="learning_rate", step_advice=_STEP_ADVICE):
+                  rate_name="learning_rate", step_advice=_STEP_ADVICE, epoch_loss="objective"):
     """Run a step-based solver (gd, sgd, adam) until a stopping rule fires.
 
     Parameters
@@ -227,6 +227,10 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
         Raise when the run ends with F no lower than ``F(theta0)`` (unless ``theta0`` is
         already a minimum, or a callback stopped the run). False for one step of
         ``partial_fit``, where mini-batch noise on a chunk may do that.
+    epoch_loss : {'objective', 'batches'}
+        What the curve records after an epoch of mini-batches: the objective at the epoch's
+        parameters (one more pass over the data), or scikit-learn's MLP's cheaper figure, the
+        mean of the epoch's batch losses, each at the parameters before its step.
     rate_name, step_advice : str
         The step size's name and what to change, in the estimator's words, for the messages of
         a failed fit.
@@ -271,16 +275,22 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
         if schedule == "invscaling":  # η₀/(1 + (t-1)·unit)^p: η₀/t^p for unit 1
             solver.learning_rate = initial_rate / (1 + (iteration - 1) * schedule_unit) ** power_t
         start = theta
+        seen, seen_loss = 0, 0.0  # rows and their summed batch losses (epoch_loss='batches')
         for batch in [None] if full_batch else batches(iteration - 1):
             theta, info = solver.step(theta, problem, batch)
+            if epoch_loss == "batches" and not full_batch:
+                seen, seen_loss = seen + len(batch), seen_loss + info.loss * len(batch)
             if not np.isfinite(info.grad_norm):
                 info.loss = np.inf  # a NaN gradient is divergence even if the loss looks fine
                 break
         if full_batch:
             loss = info.loss if info.loss is not None else problem.value(start)
             tracker.record(start, loss)
+        elif not np.isfinite(info.grad_norm):
+            loss = np.inf
+            tracker.record(theta, loss)
         else:
-            loss = problem.value(theta) if np.isfinite(info.grad_norm) else np.inf
+            loss = seen_loss / seen if epoch_loss == "batches" else problem.value(theta)
             tracker.record(theta, loss)
         tracker.check_divergence(loss, iteration, solver.learning_rate, iteration - 1)
         extra = {}
@@ -322,7 +332,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
         theta = best_scored_theta
     if require_progress and stopped_by != "callback":  # (a callback's stop is the user's)
         # early stopping returns the best-scored parameters: judge those
-        end = None if validation_score is None else problem.value(theta)
+        end = (None if validation_score is None and epoch_loss != "batches"
+               else problem.value(theta))
         tracker.check_progress(problem, iteration, solver.learning_rate, tol,
                                tracker.step_advice, solver.learning_rate, end=end)
     result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",

@@ -77,6 +77,7 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
     _blas_threads = None
     _fitted_attribute = "classes_"  # set once a fit succeeded enough to predict
     _l2_per_batch = False  # the L2 penalty divided by each batch's weight (scikit-learn's MLP)
+    _batch_epoch_loss = False  # an epoch's loss: the mean of its batch losses (scikit-learn MLP)
 
     # -- subclass --------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -254,7 +255,8 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose, describe=describe,
             checkpoint=None if store is None else store.save,
             checkpoint_every=self.checkpoint_every, resume=resume, require_progress=not partial,
-            **self._step_words())
+            epoch_loss="batches" if self._batch_epoch_loss and backend.name == "memory"
+            else "objective", **self._step_words())
 
     def _recording_validation_loss(self, backend, objective, validation):
         """The validation accuracy that early stopping follows; the held-out rows' log-loss

@@ -103,11 +103,12 @@ class MLPClassifier(GradientClassifier):
     ----------
     classes_, coefs_, intercepts_ : as scikit-learn's (``coefs_[i]`` of shape (n_in, n_out))
     loss_ : float
-        The objective at the returned weights.
+        ``loss_curve_[-1]``.
     loss_curve_ : list of float
-        ``loss_curve_[k]``: the objective after k iterations (``loss_curve_[0]`` at the initial
-        weights, as for :class:`lograd.LogisticRegression`; scikit-learn's starts after the
-        first epoch).
+        ``loss_curve_[0]``: the objective at the initial weights (as for
+        :class:`lograd.LogisticRegression`; scikit-learn's curve starts after the first
+        epoch); ``loss_curve_[k]``: after k iterations, for 'sgd'/'adam' scikit-learn's figure,
+        the mean loss of epoch k's mini-batches (each before its step).
     best_loss_ : float or None
         The smallest value of ``loss_curve_`` (None with early stopping).
     validation_scores_ : list of float or None
@@ -120,6 +121,7 @@ class MLPClassifier(GradientClassifier):
 
     _fitted_attribute = "coefs_"
     _l2_per_batch = True
+    _batch_epoch_loss = True
     # One BLAS thread: a network's products are small per batch, where OpenBLAS's threads cost
     # more than they give (measured 2.5x slower on 2 shared cores, digits (64,) adam).
     _blas_threads = 1
