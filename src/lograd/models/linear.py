@@ -8,6 +8,7 @@ walk through. Both give the same numbers; the tests hold them to each other.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ class Linear(Model):
     def b_shape(self) -> tuple:
         return () if self.n_outputs == 1 else (self.n_outputs,)
 
-    @property
+    @functools.cached_property  # (asked for at every step: built once)
     def parameters(self) -> tuple:
         w = Parameter("w", self.w_shape, penalized=True)
         return (w, Parameter("b", self.b_shape, penalized=False)) if self.fit_intercept else (w,)

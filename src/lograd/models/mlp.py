@@ -13,6 +13,7 @@ the weights are penalized, the biases are not. Every derivative comes from the e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class MLP(Model):
     def layer_units(self) -> list:
         return [self.n_features, *self.hidden, self.n_outputs]
 
-    @property
+    @functools.cached_property  # (asked for at every step: built once)
     def parameters(self) -> tuple:
         units = self.layer_units
         n = len(units) - 1
