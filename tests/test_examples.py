@@ -29,7 +29,8 @@ def run(path, cwd):
 
 def test_there_are_notebooks_and_they_are_committed_without_outputs():
     assert {p.name for p in NOTEBOOKS} >= {"01_lecture_one_example.ipynb",
-                                           "02_lecture_m_examples.ipynb", CAT.name}
+                                           "02_lecture_m_examples.ipynb", CAT.name,
+                                           "04_two_layer_network_flower.ipynb"}
     for path in NOTEBOOKS:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
@@ -87,3 +88,11 @@ def test_cat_notebook_trains_on_files_in_the_courses_format(tmp_path, monkeypatc
     assert "X_train: (60, 12288)" in text
     train = float(text.split("train accuracy: ")[1].split("%")[0])
     assert train == 100.0  # separable made-up pictures; the notebook asserts the course's steps
+
+
+def test_flower_notebook_trains_the_courses_network(tmp_path):
+    _, text = run(EXAMPLES / "04_two_layer_network_flower.ipynb", tmp_path)
+    accuracy = float(text.split("training accuracy: ")[1].split("%")[0])
+    assert accuracy > 85  # the course's network separates most petals
+    difference = float(text.split("weights: ")[1].split()[0])
+    assert difference < 1e-9  # lograd's fit is the course's loop written by hand
