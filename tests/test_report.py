@@ -244,3 +244,44 @@ def test_the_decision_boundary_hides_no_class_under_another():
     assert _hidden_fraction(ax, by_size[0]) < 0.2  # the majority stays visible (was: 100 % hidden)
     shown = np.vstack([c.get_offsets() for c in scatters])
     assert np.abs(shown - np.round(shown)).max() <= 0.3  # jitter stays near each value
+
+
+def _network_report(path, early_stopping=True):
+    from lograd import MLPClassifier
+    from lograd.datasets import make_flower
+
+    X, y = make_flower(400, random_state=1)
+    order = np.random.default_rng(0).permutation(len(y))  # (the flower lists class 0 first)
+    X, y = X[order], y[order]
+    model = MLPClassifier((4,), "tanh", solver="adam", learning_rate_init=0.05, max_iter=400,
+                          early_stopping=early_stopping, n_iter_no_change=40,
+                          random_state=0).fit(X[:300], y[:300])
+    metrics = {"test": classification_metrics(y[300:], model.predict_proba(X[300:]), [0, 1])}
+    write_report(path, model=model, estimator=model, title="flower", summary=[], params={},
+                 metrics=metrics, feature_names=["x1", "x2"], classes=model.classes_,
+                 X_eval=X[300:], y_eval=y[300:], eval_name="test", standardized=False,
+                 X_train=X[:300], y_train=y[:300], unit="epoch")
+    return model, path.read_text()
+
+
+def test_a_networks_report_shows_the_network_its_weights_and_both_loss_curves(tmp_path):
+    model, html = _network_report(tmp_path / "net.html")
+    assert "<h2>The network</h2>" in html and "<h2>Coefficients</h2>" not in html
+    assert "W1 2×4, b1 4" in html and "W2 4×1, b2 1" in html  # the layers' shapes
+    assert f"{2 * 4 + 4 + 4 + 1} parameters" in html
+    assert "<h2>Decision boundary (test rows)</h2>" in html  # the flower is 2-D
+    assert "<h2>Training</h2>" in html
+    assert f"<td>epochs</td><td>{model.n_iter_}</td>" in html
+    assert "stopped early" in html and "training time" in html
+    # loss curve, ROC, confusion, network, weights, boundary, graph
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert len(model.validation_loss_curve_) == model.n_iter_
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium is not installed")
+def test_a_networks_report_renders_in_a_real_browser(tmp_path):
+    _, html = _network_report(tmp_path / "net.html")
+    page = tmp_path / "checked.html"
+    page.write_text(html.replace("</body>", _CHECKER + "</body>"))
+    assert _rendered_image_count(page, tmp_path) == (7, 7)

@@ -17,6 +17,7 @@ a forward pass itself.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -175,9 +176,11 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
                     if callbacks else (lambda theta: {}))
         limit = (threadpool_limits(self._blas_threads, user_api="blas")
                  if self._blas_threads else _no_limit())
+        start = time.perf_counter()
         with limit:
             self._run_solver(backend, objective, theta0, rng, validation, partial, callbacks,
                              describe)
+        self.fit_seconds_ = time.perf_counter() - start
 
     def _run_solver(self, backend, objective, theta0, rng, validation, partial, callbacks,
                     describe):
@@ -300,6 +303,7 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
             self.loss_curve_ = list(result.loss_curve)
             self.n_iter_ = self._n_iter_value(result.n_iter)
         self._partial_started = partial
+        self.stopped_by_ = result.stopped_by  # 'tol', 'max_iter', 'early_stopping', ...
         self.validation_scores_ = result.validation_scores
         losses = self.__dict__.pop("_validation_losses", None)
         if result.validation_scores is None or losses is None:

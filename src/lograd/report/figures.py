@@ -15,18 +15,81 @@ def _figure(width=5.6, height=3.6):
     return fig, fig.add_subplot()
 
 
-def loss_curve_figure(loss_curve, unit="iteration"):
-    """The training objective per iteration (or epoch), on a log scale when it spans decades."""
+def loss_curve_figure(loss_curve, unit="iteration", validation=None):
+    """The training objective per iteration (or epoch), on a log scale when it spans decades;
+    with ``validation`` (the held-out rows' log-loss after each iteration) beside it."""
     fig, ax = _figure()
     curve = np.asarray(loss_curve, dtype=float)
-    ax.plot(np.arange(len(curve)), curve, color="#0d6efd")  # curve[0]: initial parameters
-    if len(curve) and curve.min() > 0 and curve.max() / curve.min() > 20:
+    ax.plot(np.arange(len(curve)), curve, color="#0d6efd",  # curve[0]: initial parameters
+            label="training objective")
+    shown = curve
+    if validation is not None:
+        held = np.asarray(validation, dtype=float)
+        ax.plot(np.arange(1, len(held) + 1), held, color="#d63384", label="validation log-loss")
+        ax.legend(fontsize=8)
+        shown = np.concatenate([curve, held[np.isfinite(held)]])
+    if len(shown) and shown.min() > 0 and shown.max() / shown.min() > 20:
         ax.set_yscale("log")
     ax.set_xlabel(unit)
-    ax.set_ylabel("objective (mean log-loss + penalty)")
+    ax.set_ylabel("mean log-loss (+ penalty)")
     ax.set_title("Loss curve")
     ax.grid(alpha=0.3)
     return fig
+
+
+def network_figure(layer_units, activation, out_activation, feature_names):
+    """The network as layers of units: its inputs, each hidden layer with its activation, the
+    output, and the weight matrices' shapes between them."""
+    n_layers = len(layer_units)
+    fig, ax = _figure(max(5.6, 1.9 * n_layers), 3.4)
+    ax.set_xlim(-0.6, n_layers - 0.4)
+    ax.set_ylim(-0.75, 1.1)
+    ax.axis("off")
+    tallest = max(layer_units)
+    for i, units in enumerate(layer_units):
+        height = 0.25 + 0.65 * units / tallest
+        kind = ("inputs" if i == 0 else "output" if i == n_layers - 1 else f"hidden {i}")
+        how = ("" if i == 0 else f"\n{out_activation}" if i == n_layers - 1 else f"\n{activation}")
+        ax.add_patch(_box(i - 0.32, 0.5 - height / 2, 0.64, height))
+        ax.text(i, 0.5, f"{units}", ha="center", va="center", fontsize=13, weight="bold")
+        ax.text(i, -0.12, f"{kind}{how}", ha="center", va="top", fontsize=8.5)
+        if i:
+            ax.annotate("", xy=(i - 0.34, 0.5), xytext=(i - 0.66, 0.5),
+                        arrowprops={"arrowstyle": "->", "color": "#495057"})
+            ax.text(i - 0.5, 0.62, f"W{i}\n{layer_units[i - 1]}×{units}", ha="center",
+                    va="bottom", fontsize=8, color="#495057")
+    if feature_names is not None and len(feature_names) <= 6:
+        ax.text(0, 1.02, ", ".join(map(str, feature_names)), ha="center", fontsize=7.5,
+                color="#495057")
+    ax.set_title("The network (units per layer, activations, weight shapes)", fontsize=10)
+    return fig
+
+
+def _box(x, y, width, height):
+    from matplotlib.patches import FancyBboxPatch
+
+    return FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.02",
+                          facecolor="#e7f1ff", edgecolor="#0d6efd")
+
+
+def weights_figure(coefs):
+    """The distribution of each layer's weights: one histogram per weight matrix."""
+    fig, axes = _figures(len(coefs))
+    for i, (ax, W) in enumerate(zip(axes, coefs)):
+        values = np.asarray(W, dtype=float).ravel()
+        ax.hist(values, bins=min(40, max(5, values.size // 4)), color="#6f42c1", alpha=0.8)
+        ax.set_title(f"W{i + 1} ({W.shape[0]}×{W.shape[1]}): mean {values.mean():.2g}, "
+                     f"sd {values.std():.2g}", fontsize=8.5)
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def _figures(n):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(min(3.2 * n, 12), 2.8), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    return fig, axes
 
 
 def roc_figure(y_true, proba, classes):

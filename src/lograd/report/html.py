@@ -14,8 +14,10 @@ from lograd.report.figures import (
     confusion_figure,
     graph_figure,
     loss_curve_figure,
+    network_figure,
     png,
     roc_figure,
+    weights_figure,
 )
 from lograd.report.metrics import METRIC_NAMES, number
 
@@ -113,9 +115,13 @@ def build_report(*, model, estimator, title, summary, params, metrics, feature_n
                       _table(["", ""], summary),
                       _table(["hyperparameter", "value"], sorted(params.items()))),
              _section("Metrics", _metrics_html(metrics)),
-             _section("Loss curve", _image(loss_curve_figure(estimator.loss_curve_, unit),
-                                           "loss curve"),
-                      _note(f"The objective after each {unit}: mean log-loss plus penalty.")),
+             _training_html(estimator, unit),
+             _section("Loss curve", _image(loss_curve_figure(
+                 estimator.loss_curve_, unit, getattr(estimator, "validation_loss_curve_", None)),
+                 "loss curve"), _note(f"The objective after each {unit}: mean log-loss plus "
+                                      "penalty (for a network's mini-batch epochs, the mean of "
+                                      "the epoch's batch losses, as scikit-learn reports it); "
+                                      "with early stopping, the held-out rows' log-loss too.")),
              _section(f"ROC curve ({eval_name} rows)",
                       _image(roc_figure(y_eval, proba, classes), "ROC curve")),
              _section(f"Confusion matrix ({eval_name} rows)",
@@ -124,7 +130,8 @@ def build_report(*, model, estimator, title, summary, params, metrics, feature_n
                       _table(["true \\ predicted"] + [str(c) for c in classes],
                              [[str(c)] + row for c, row in zip(classes,
                                                                  split["confusion_matrix"])])),
-             _coefficients_html(estimator, feature_names, classes, standardized)]
+             (_network_html(estimator, feature_names) if hasattr(estimator, "coefs_")
+              else _coefficients_html(estimator, feature_names, classes, standardized))]
     if len(feature_names) == 2:
         parts.append(_section(f"Decision boundary ({eval_name} rows)",
                               _image(boundary_figure(model, X_eval, y_eval, classes,
@@ -134,6 +141,38 @@ def build_report(*, model, estimator, title, summary, params, metrics, feature_n
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
+
+
+def _training_html(estimator, unit) -> str:
+    """How the fit went: iterations, converged or why it stopped, how long it took."""
+    why = {"tol": "converged (the stopping rule's tolerance was reached)",
+           "max_iter": "stopped at max_iter without reaching the tolerance",
+           "early_stopping": "stopped early: the validation score stopped improving",
+           "callback": "stopped by a callback", "line_search": "L-BFGS's line search failed",
+           }.get(getattr(estimator, "stopped_by_", None), "finished")
+    n_iter = int(np.asarray(estimator.n_iter_).reshape(-1)[0])
+    seconds = getattr(estimator, "fit_seconds_", None)
+    rows = [[f"{unit}s", str(n_iter)], ["outcome", why],
+            ["final objective", f"{estimator.loss_curve_[-1]:.6g}"]]
+    if seconds is not None:
+        rows.append(["training time", f"{seconds:.3g} s"])
+    return _section("Training", _table(["", ""], rows))
+
+
+def _network_html(estimator, feature_names) -> str:
+    units = [estimator.coefs_[0].shape[0]] + [W.shape[1] for W in estimator.coefs_]
+    rows = [[f"layer {i + 1}", f"W{i + 1} {W.shape[0]}×{W.shape[1]}, b{i + 1} {b.shape[0]}",
+             estimator.activation if i < len(estimator.coefs_) - 1
+             else estimator.out_activation_]
+            for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_))]
+    total = sum(W.size + b.size for W, b in zip(estimator.coefs_, estimator.intercepts_))
+    return _section("The network",
+                    _image(network_figure(units, estimator.activation,
+                                          estimator.out_activation_, feature_names),
+                           "the network", wide=True),
+                    _table(["", "parameters", "activation"], rows),
+                    _note(f"{total} parameters. The weights' distribution per layer:"),
+                    _image(weights_figure(estimator.coefs_), "weights per layer", wide=True))
 
 
 def _metrics_html(metrics) -> str:
