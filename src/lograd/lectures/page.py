@@ -25,7 +25,7 @@ from importlib import resources
 
 import numpy as np
 
-from lograd.lectures.layout import layered_layout
+from lograd.autodiff.layout import layered_layout
 from lograd.lectures.numbers import jsonable, short
 
 KINDS = ("data", "parameter", "op", "result")
@@ -264,7 +264,7 @@ class StepThrough:
         what : str
             How error messages name the file (e.g. ``"--html"``).
         """
-        from lograd.files.model_files import atomic_write  # the one atomic writer
+        from lograd.files.atomic import atomic_write  # the one atomic writer
 
         page = self.html()
         with atomic_write(path, "w", what=what, encoding="utf-8") as f:
