@@ -115,6 +115,13 @@ class MemoryBackend:
             return float(np.mean(targets.labels(scores, classes) == y_val))
         return accuracy
 
+    def data_digest(self, parts) -> str:
+        """The data's fingerprint for a checkpoint
+        (:func:`lograd.files.checkpoints.data_digest`)."""
+        from lograd.files.checkpoints import data_digest
+
+        return data_digest(parts)
+
     # -- predictions -----------------------------------------------------------------------------
     def logits(self, model, arrays, X):
         return logits(model, arrays, X)

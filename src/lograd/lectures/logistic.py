@@ -200,7 +200,8 @@ class Explanation:
         return [_saturation_note(self, i) for i in np.flatnonzero(self.saturated)]
 
     def to_dict(self) -> dict:
-        """The trace as plain JSON types, full precision; non-finite numbers become None.
+        """The trace as plain JSON types, full precision; a non-finite number as
+        ``{"__float__": "inf"}`` (``"-inf"``, ``"nan"``: :mod:`lograd.files.json_codec`).
 
         For one example ``x, y, z, a, loss, da, dz, loss_new`` are scalars (``x`` a list of n);
         for several they are lists over examples (``x`` a list of rows). ``dw, w, w_new`` are

@@ -12,7 +12,8 @@ The page is one self-contained HTML file: the model as JSON in a ``<script>`` el
 drawing and the stepping done by a small inline script, no network access. Each node's SVG
 element carries ``data-node="NAME"``, and once the step has reached it ``data-value`` (forward)
 and ``data-grad`` (backward): the numbers as JSON at full precision (``repr`` of each float64,
-``null`` for inf and nan, a list for a vector), so that a test or a reader can check them.
+``{"__float__": "inf"}`` for inf and nan as :mod:`lograd.files.json_codec` writes them, a list
+for a vector), so that a test or a reader can check them.
 """
 
 from __future__ import annotations
