@@ -19,7 +19,6 @@ for a vector), so that a test or a reader can check them.
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,6 +26,7 @@ from importlib import resources
 import numpy as np
 
 from lograd.autodiff.layout import layered_layout
+from lograd.files import json_codec
 from lograd.lectures.numbers import jsonable, short
 
 KINDS = ("data", "parameter", "op", "result")
@@ -245,7 +245,7 @@ class StepThrough:
 
     def html(self) -> str:
         """The page: one self-contained HTML document (inline CSS, script and SVG)."""
-        data = json.dumps(self.to_json(), allow_nan=False, separators=(",", ":"))
+        data = json_codec.dumps(self.to_json(), separators=(",", ":"))
         parts = {
             "TITLE": html.escape(self.title),
             "CSS": _asset("stepthrough.css"),
@@ -315,7 +315,7 @@ def _numbers(value) -> dict | None:
     if value is None:
         return None
     array = np.asarray(value, dtype=np.float64)
-    out = {"exact": json.dumps(jsonable(array), allow_nan=False), "short": short(array),
+    out = {"exact": json_codec.dumps(jsonable(array)), "short": short(array),
            "shape": list(array.shape)}
     if array.ndim:
         flat = array.reshape(-1)[:MAX_ITEMS]
@@ -368,10 +368,10 @@ def _timeline_json(timeline: Timeline | None) -> dict | None:
     loss = np.asarray(timeline.loss, dtype=np.float64)
     return {
         "loss": jsonable(loss),
-        "loss_exact": [json.dumps(jsonable(v)) for v in loss],
+        "loss_exact": [json_codec.dumps(jsonable(v)) for v in loss],
         "loss_short": [short(v) for v in loss],
         "parameters": [{"name": name, "values": jsonable(np.asarray(values)),
-                        "exact": [json.dumps(jsonable(v)) for v in np.asarray(values)],
+                        "exact": [json_codec.dumps(jsonable(v)) for v in np.asarray(values)],
                         "short": [short(v) for v in np.asarray(values)]}
                        for name, values in timeline.parameters.items()],
     }
