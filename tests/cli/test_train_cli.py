@@ -320,3 +320,14 @@ def test_library_messages_name_the_flags(python, cli):
     from lograd.cli._common import as_flags
 
     assert as_flags(python) == cli
+
+
+def test_the_help_gives_adams_default_step_as_the_estimator_takes_it(lograd_main):
+    help_text = lograd_main("train", "--help")
+    assert help_text.returncode == 0
+    words = " ".join(help_text.stdout.split())
+    stated = float(re.search(r"auto, .*?([0-9.]+) for adam\)", words).group(1))
+    X, y = load_breast_cancer(return_X_y=True)
+    fitted = LogisticRegression(solver="adam", max_iter=1, tol=0).fit(
+        StandardScaler().fit_transform(X), y)
+    assert fitted.learning_rate_ == stated

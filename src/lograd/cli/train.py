@@ -100,7 +100,7 @@ def _add_model_options(parser) -> None:
                             "lecture's), sgd (mini-batches, one epoch per iteration), adam")
     group.add_argument("--learning-rate", "--lr", type=_common.positive_float, metavar="RATE",
                        help="step size for gd/sgd/adam (default: auto, a safe 1/L for gd/sgd, "
-                            "0.01 for adam)")
+                            "0.05 for adam)")
     group.add_argument("--momentum", metavar="M",
                        help="momentum for gd/sgd, in [0, 1), or 'nesterov' (gd) (default: 0)")
     group.add_argument("--penalty", choices=PENALTIES,
