@@ -175,7 +175,7 @@ def main(argv=None):
         times = {name: [] for name in runners}
         curves = {}
         with threadpool_limits(1):
-            for name, run in runners.items():  # warm up (numba, traces, torch.compile)
+            for run in runners.values():  # warm up (numba, traces, torch.compile)
                 run(problem, X, y, 2)
             for _ in range(args.repeats):  # interleaved: the machine's load drifts
                 for name, run in runners.items():

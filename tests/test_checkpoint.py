@@ -16,6 +16,8 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from tests.linear_support import linear_objective
+from tests.old_files import OLD_CHECKPOINT, OLD_CHECKPOINT_ITERATION, OLD_CHECKPOINT_PARAMS
+from tests.old_files import data as old_data
 
 import lograd.files.checkpoints as checkpoint_module
 from lograd import solvers
@@ -444,3 +446,68 @@ def test_a_checkpoint_of_format_1_is_refused_with_a_way_out(binary, tmp_path):
     with pytest.raises(UserError, match=f"checkpoint {tmp_path} was written by an older lograd "
                                         ".*sampled rows.*delete it to start over"):
         fit(X, y, checkpoint=tmp_path, checkpoint_every=5, **RESUMABLE["gd"])
+
+
+# -- files written by the older lograd -------------------------------------------------------------
+def test_a_format_2_checkpoint_with_bare_infinity_resumes(tmp_path):
+    import shutil
+
+    directory = tmp_path / "old"
+    shutil.copytree(OLD_CHECKPOINT, directory)
+    with zipfile.ZipFile(directory / FILENAME) as archive:
+        text = archive.read("meta.json").decode()
+    assert '"C": Infinity' in text and '"best_score": -Infinity' in text  # not JSON
+    assert json.loads(text)["format_version"] == 2
+    X, y = old_data()
+    seen = []
+    resumed = fit(X, y, checkpoint=directory, callbacks=lambda info: seen.append(info["iteration"]),
+                  **OLD_CHECKPOINT_PARAMS)
+    assert seen[0] == OLD_CHECKPOINT_ITERATION + 1  # resumed, not started over
+    reference = fit(X, y, **OLD_CHECKPOINT_PARAMS)
+    assert resumed.n_iter_ == reference.n_iter_
+    # the saved state came from another run (maybe another machine): equal to the last bits
+    np.testing.assert_allclose(resumed.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(resumed.loss_curve_, reference.loss_curve_, rtol=1e-9)
+    meta = read_meta(directory)  # rewritten at the end: format 3, valid JSON
+    with zipfile.ZipFile(directory / FILENAME) as archive:
+        strict = json.loads(archive.read("meta.json"), parse_constant=_refuse)
+    assert meta["format_version"] == strict["format_version"] == 3 and meta["complete"]
+    assert strict["fit"]["params"]["C"] == {"__float__": "inf"} and meta["fit"]["params"]["C"] \
+        == np.inf
+
+
+def test_a_running_checkpoint_is_valid_json(binary, tmp_path):
+    X, y = binary
+    crashed_fit(X, y, tmp_path, at=7, C=np.inf, **RESUMABLE["sgd"])  # best_score is -inf
+    with zipfile.ZipFile(tmp_path / FILENAME) as archive:
+        meta = json.loads(archive.read("meta.json"), parse_constant=_refuse)
+    assert meta["state"]["best_score"] == {"__float__": "-inf"}
+    assert fit(X, y, checkpoint=tmp_path, C=np.inf, **RESUMABLE["sgd"]).n_iter_ == 25
+
+
+def _refuse(constant):
+    raise ValueError(f"non-standard JSON constant {constant}")
+
+
+def test_the_data_digest_is_the_older_lograds():
+    """The fingerprints of checkpoints written before stay theirs (recorded at 64f6243)."""
+    da = pytest.importorskip("dask.array")
+    from lograd.backends.dask import DASK
+    from lograd.backends.memory import MEMORY
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    y = (rng.rand(50) > 0.5).astype(float)
+    w = rng.rand(50)
+    X_sparse = X.copy()
+    X_sparse[np.abs(X_sparse) < 1] = 0
+    digest = checkpoint_module.data_digest
+    assert digest([X, y, None, w]) == MEMORY.data_digest([X, y, None, w]) == (
+        "f650d19fd4c70b1f915b4733e6ad556a6669fe32deaf438d5e45bc56a0652459")
+    assert digest([np.asfortranarray(X)]) == (
+        "e20b535139b9a335d88aabc8cf28cae5c5cadb90a73f72b7328dcab18f953ce1")
+    assert digest([sp.csr_matrix(X_sparse), y]) == (
+        "e3f1971464c28995c5d6cfbd7da72aedf4ca3251489adce42e79ba6ce1af8529")
+    assert DASK.data_digest([da.from_array(X, chunks=(20, 4)), da.from_array(y, chunks=20),
+                             w]) == (
+        "d891f57ad55bf879324a30a3f56b4f61ea9d8295f32ffdd041be8ac136edd498")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import StandardScaler
 
+from lograd.backends import dask as dask_backend
 from lograd.errors import UserError
 from lograd.files import filesets
 from lograd.files.tables import MAX_CATEGORIES, read_table
@@ -197,7 +198,8 @@ def test_spilled_chunks_equal_the_in_memory_split(tmp_path, three_files, standar
     with filesets.spill_directory(str(tmp_path)) as directory:
         spilled = filesets.spill(fileset, directory, 5, 0.3, standardize=standardize)
         assert len(spilled.train) > 3  # several chunks
-        X, y = filesets.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
+        X, y = dask_backend.spilled_arrays(spilled.train, fileset.n_features,
+                                           fileset.classes.dtype)
         assert X.numblocks[0] == len(spilled.train)
         X_expected = split.X_train
         if standardize:

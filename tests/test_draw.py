@@ -11,8 +11,9 @@ from matplotlib.image import imread
 
 import lograd
 from lograd.autodiff import ops
+from lograd.autodiff.pictures import graph_figure, graph_nodes, layers
 from lograd.errors import UserError
-from lograd.lectures.drawing import draw_graph, graph_figure, graph_nodes, layers
+from lograd.lectures.drawing import draw_graph
 from lograd.lectures.logistic import explain
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -175,7 +175,8 @@ def test_saturated_sigmoid_is_reported_and_fused_op_stays_exact(z, y, expected_d
     assert np.isfinite(trace.fused["loss"][0])
     assert not trace.agrees
     assert "divides by zero" in text and "fused op" in text and "dz = a - y" in text
-    assert data["saturated"] is True and data["dz"] is None
+    assert data["saturated"] is True
+    assert data["dz"] == {"__float__": repr(float(trace.dz[0]))}  # what the engine computed
     assert data["fused"]["dz"] == expected_dz
     assert "divides by zero" in data["notes"][0]
 
@@ -442,3 +443,19 @@ def test_show_displays_the_page_in_an_iframe(monkeypatch):
     (obj,) = shown
     assert isinstance(obj, display.HTML)
     assert obj.data == trace.page(steps=3).iframe()
+
+
+def test_the_table_names_the_fused_op_that_training_runs():
+    from sklearn.datasets import load_breast_cancer
+
+    from lograd.autodiff.pictures import graph_nodes
+    from lograd.estimators.logistic import LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    fitted = LogisticRegression(max_iter=5, tol=0).fit(X, y)
+    objective, theta = fitted.training_objective(X, y)
+    loss_ops = {node.op.name for node in graph_nodes(objective.graph(theta))
+                if node.op is not None and "loss" in node.op.name}
+    assert loss_ops == {"linear_logistic_loss"}  # what training runs
+    assert "linear_logistic_loss" in " ".join(explain().table().split())

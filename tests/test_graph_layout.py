@@ -2,7 +2,7 @@
 
 import pytest
 
-from lograd.lectures.layout import columns, layered_layout
+from lograd.autodiff.layout import columns, layered_layout
 
 
 def test_columns_by_longest_path_and_leaves_beside_their_user():

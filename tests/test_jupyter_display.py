@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import lograd
-from lograd.lectures import jupyter
+from lograd.autodiff import jupyter
 from lograd.lectures.logistic import explain
 
 
@@ -35,7 +35,7 @@ def test_a_leaf_and_a_huge_graph_show_text_without_drawing(monkeypatch):
     def no_drawing(*args, **kwargs):
         raise AssertionError("drew a picture")
 
-    monkeypatch.setattr("lograd.lectures.drawing.graph_svg", no_drawing)
+    monkeypatch.setattr("lograd.autodiff.pictures.graph_svg", no_drawing)
     assert lograd.Tensor(2.0)._repr_mimebundle_() == {"text/plain": repr(lograd.Tensor(2.0))}
     x = lograd.Tensor(1.0, requires_grad=True)
     for _ in range(50_000):

@@ -13,8 +13,10 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tests.old_files import OLD_MODEL, OLD_MODEL_PARAMS, data
 
 from lograd.errors import UserError
+from lograd.estimators import persistence
 from lograd.estimators.logistic import LogisticRegression
 from lograd.files import model_files
 
@@ -42,8 +44,8 @@ def fitted_models(iris):
 def test_round_trip_predicts_identically(tmp_path, iris, index):
     name, model, X = list(fitted_models(iris))[index]
     path = tmp_path / "m.lograd"
-    model_files.save(model, path, info={"note": name, "metrics": {"accuracy": np.float64(0.5)}})
-    saved = model_files.read_model(path)
+    persistence.save(model, path, info={"note": name, "metrics": {"accuracy": np.float64(0.5)}})
+    saved = persistence.read_model(path)
     loaded = saved.model
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
@@ -59,7 +61,7 @@ def test_round_trip_predicts_identically(tmp_path, iris, index):
 def test_file_is_a_zip_of_json_and_plain_arrays(tmp_path, iris):
     _, model, X = next(fitted_models(iris))
     path = tmp_path / "m.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         meta = json.loads(archive.read("meta.json"))
@@ -74,7 +76,7 @@ def test_file_is_a_zip_of_json_and_plain_arrays(tmp_path, iris):
 def test_object_arrays_are_refused_on_load(tmp_path, iris):
     _, model, _ = next(fitted_models(iris))
     path = tmp_path / "m.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
     buffer = io.BytesIO()
@@ -84,13 +86,13 @@ def test_object_arrays_are_refused_on_load(tmp_path, iris):
         for name, data in members.items():
             archive.writestr(name, data)
     with pytest.raises(UserError, match="damaged"):
-        model_files.load(path)
+        persistence.load(path)
 
 
 def test_newer_format_version_is_refused(tmp_path, iris):
     _, model, _ = next(fitted_models(iris))
     path = tmp_path / "m.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
     meta = json.loads(members["meta.json"])
@@ -100,13 +102,13 @@ def test_newer_format_version_is_refused(tmp_path, iris):
         for name, data in members.items():
             archive.writestr(name, data)
     with pytest.raises(UserError, match="newer lograd.*upgrade"):
-        model_files.load(path)
+        persistence.load(path)
 
 
 def test_save_is_atomic(tmp_path, iris, monkeypatch):
     _, model, X = next(fitted_models(iris))
     path = tmp_path / "m.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     before = path.read_bytes()
 
     def fail(*args, **kwargs):
@@ -114,16 +116,16 @@ def test_save_is_atomic(tmp_path, iris, monkeypatch):
 
     monkeypatch.setattr(np.lib.format, "write_array", fail)
     with pytest.raises(UserError, match="cannot write"):
-        model_files.save(model, path)
+        persistence.save(model, path)
     assert path.read_bytes() == before  # the old file is untouched
     assert sorted(os.listdir(tmp_path)) == ["m.lograd"]  # and no temporary file is left
 
 
 def test_unfitted_and_unsupported_models_are_refused(tmp_path):
     with pytest.raises(UserError, match="not fitted"):
-        model_files.save(LogisticRegression(), tmp_path / "m.lograd")
+        persistence.save(LogisticRegression(), tmp_path / "m.lograd")
     with pytest.raises(UserError, match="Pipeline must be"):
-        model_files.save(make_pipeline(LogisticRegression()), tmp_path / "m.lograd")
+        persistence.save(make_pipeline(LogisticRegression()), tmp_path / "m.lograd")
     assert not (tmp_path / "m.lograd").exists()
 
 
@@ -177,7 +179,7 @@ def saved_wide(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((40, 200_000)), np.arange(40) % 2
     path = tmp_path / "wide.lograd"
-    model_files.save(LogisticRegression(max_iter=2, tol=1.0).fit(X, y), path)
+    persistence.save(LogisticRegression(max_iter=2, tol=1.0).fit(X, y), path)
     return path
 
 
@@ -189,22 +191,22 @@ def test_members_larger_than_the_bound_are_refused_before_anything_is_unpacked(
                         lambda self, *a: unpacked.append(self.name) or real_read(self, *a))
     monkeypatch.setattr(model_files, "MAX_FILE_BYTES", 1 << 20, raising=False)  # 1 MiB
     with pytest.raises(UserError, match=r"wide.lograd: .*unpack to more than 1 MiB"):
-        model_files.load(saved_wide)
+        persistence.load(saved_wide)
     assert unpacked == []  # refused from the ZIP directory's declared sizes alone
     monkeypatch.setattr(model_files, "MAX_FILE_BYTES", 4 << 20, raising=False)
-    assert model_files.load(saved_wide).coef_.shape == (1, 200_000)
+    assert persistence.load(saved_wide).coef_.shape == (1, 200_000)
 
 
 def test_a_padded_meta_json_is_refused(tmp_path, iris):
     _, model, _ = next(fitted_models(iris))
     path, bad = tmp_path / "m.lograd", tmp_path / "padded.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     meta = _members(path)["meta.json"]
     padded = meta[:-1] + b" " * (65 << 20) + b"}"  # valid JSON, 65 MiB of it
     _tampered(path, bad, members={"meta.json": padded})
     with pytest.raises(UserError, match=r"padded.lograd: damaged \(meta.json is 65 MiB; at "
                                         r"most 64 MiB expected\)"):
-        model_files.load(bad)
+        persistence.load(bad)
 
 
 @pytest.mark.parametrize("case", ["huge shape", "trailing data", "short data", "object dtype",
@@ -212,7 +214,7 @@ def test_a_padded_meta_json_is_refused(tmp_path, iris):
 def test_npy_headers_must_account_for_their_member(tmp_path, iris, case):
     _, model, _ = list(fitted_models(iris))[1]  # three classes: coef_ of shape (3, 4)
     path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     coef = model.coef_
     raw = _npy(coef)
     header_end = raw.index(b"\n") + 1
@@ -237,10 +239,10 @@ def test_npy_headers_must_account_for_their_member(tmp_path, iris, case):
         assert b"'fortran_order': True" in member
     _tampered(path, bad, meta=meta, members={"coef_.npy": member})
     if expected is None:
-        np.testing.assert_array_equal(model_files.load(bad).coef_, coef)
+        np.testing.assert_array_equal(persistence.load(bad).coef_, coef)
         return
     with pytest.raises(UserError, match=expected) as error:
-        model_files.load(bad)
+        persistence.load(bad)
     assert str(error.value).startswith(f"model file {bad}: damaged")
 
 
@@ -279,11 +281,11 @@ INVALID = {  # what is replaced -> (arrays to put in, fragment of the error)
 def test_an_invalid_model_is_refused_on_loading(tmp_path, iris, case):
     model, X = _wide_iris_pipeline(iris)
     path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     make, fragment = INVALID[case]
     _tampered(path, bad, arrays=make(model.steps[-1][1]))
     with pytest.raises(UserError) as error:
-        model_files.load(bad)
+        persistence.load(bad)
     message = str(error.value)
     assert message.startswith(f"model file {bad}: damaged ("), message
     assert fragment in message and "\n" not in message
@@ -292,7 +294,7 @@ def test_an_invalid_model_is_refused_on_loading(tmp_path, iris, case):
 def test_meta_json_inconsistencies_are_refused(tmp_path, iris):
     model, _ = _wide_iris_pipeline(iris)
     path, bad = tmp_path / "m.lograd", tmp_path / "bad.lograd"
-    model_files.save(model, path, info={"schema": {"columns": ["a", "b", "c"], "categories": {},
+    persistence.save(model, path, info={"schema": {"columns": ["a", "b", "c"], "categories": {},
                                                 "target": "y", "header": True,
                                                 "file_columns": ["a", "b", "c", "y"]}})
     cases = [  # (change to meta.json, fragment)
@@ -308,23 +310,23 @@ def test_meta_json_inconsistencies_are_refused(tmp_path, iris):
     for change, fragment in cases:
         _tampered(path, bad, meta=change)
         with pytest.raises(UserError) as error:
-            model_files.load(bad)
+            persistence.load(bad)
         message = str(error.value)
         assert message.startswith(f"model file {bad}: "), message
         assert fragment in message and "\n" not in message, (fragment, message)
         assert "UserError" not in message  # one error, not one wrapped in another
     _tampered(path, bad, arrays={"n_iter_": np.array([-3])})  # (n_iter_ is an array member)
     with pytest.raises(UserError, match="n_iter_ is -3, not a count"):
-        model_files.load(bad)
+        persistence.load(bad)
 
 
 def test_a_newer_format_is_one_error_not_one_wrapped_in_another(tmp_path, iris):
     _, model, _ = next(fitted_models(iris))
     path, bad = tmp_path / "m.lograd", tmp_path / "new.lograd"
-    model_files.save(model, path)
+    persistence.save(model, path)
     _tampered(path, bad, meta=lambda m: m.update(format_version=model_files.FORMAT_VERSION + 1))
     with pytest.raises(UserError) as error:
-        model_files.load(bad)
+        persistence.load(bad)
     assert str(error.value).startswith(f"model file {bad}: written by a newer lograd")
     assert "damaged" not in str(error.value)
 
@@ -333,5 +335,42 @@ def test_a_model_that_could_not_be_loaded_is_not_saved(tmp_path, iris):
     _, model, _ = next(fitted_models(iris))
     model.coef_ = np.full_like(model.coef_, np.nan)
     with pytest.raises(UserError, match="lograd.save: cannot save this model: coef_ holds NaN"):
-        model_files.save(model, tmp_path / "m.lograd")
+        persistence.save(model, tmp_path / "m.lograd")
     assert not (tmp_path / "m.lograd").exists()
+
+
+def test_a_model_file_written_by_the_older_lograd_loads_and_predicts_as_it_did():
+    with zipfile.ZipFile(OLD_MODEL) as archive:
+        meta = json.loads(archive.read("meta.json"))
+    assert meta["params"]["C"] == {"__float__": "inf"}  # as the older lograd wrote it
+    assert meta["info"]["classes"] == {"__pairs__": [[0, "no"], [1, "yes"]]}
+    X, y = data()
+    saved = persistence.read_model(OLD_MODEL)
+    expected = make_pipeline(StandardScaler(), LogisticRegression(**OLD_MODEL_PARAMS)).fit(X, y)
+    # the same fit today, to the last bits of this machine's BLAS
+    np.testing.assert_allclose(saved.model.predict_proba(X), expected.predict_proba(X),
+                               rtol=1e-9, atol=1e-12)
+    assert saved.model.steps[-1][1].C == np.inf
+    info = saved.info
+    assert info["inf"] == np.inf and info["minus_inf"] == -np.inf and np.isnan(info["nan"])
+    assert info["classes"] == {0: "no", 1: "yes"}
+
+
+def test_every_json_a_model_file_holds_is_valid_json(tmp_path, iris):
+    X, y = iris
+    model = LogisticRegression(C=np.inf, max_iter=50).fit(X, y > 0)
+    path = tmp_path / "m.lograd"
+    persistence.save(model, path, info={"log_loss": float("inf"), "weights": {0: 1.0}})
+    with zipfile.ZipFile(path) as archive:
+        meta = strict_json(archive.read("meta.json").decode())
+    assert meta["params"]["C"] == {"__float__": "inf"}
+    assert meta["info"] == {"log_loss": {"__float__": "inf"}, "weights": {"__pairs__": [[0, 1.0]]}}
+    loaded = persistence.read_model(path)
+    assert loaded.model.C == np.inf and loaded.info == {"log_loss": np.inf, "weights": {0: 1.0}}
+
+
+def strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)

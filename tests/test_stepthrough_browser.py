@@ -81,8 +81,8 @@ def console_errors(driver):
 
 
 def finite(number):
-    """As JSON holds it: inf and nan are null."""
-    return float(number) if math.isfinite(number) else None
+    """As JSON holds it: inf and nan tagged (lograd.files.json_codec)."""
+    return float(number) if math.isfinite(number) else {"__float__": repr(float(number))}
 
 
 def strict(text):
@@ -180,6 +180,16 @@ def test_stepping_reveals_every_number_of_json_in_order(browser, tmp_path, case)
                               "b": finite(path["b"][k])}
     assert state(browser) == states[0]  # the arrows on the slider left the steps alone
     assert k == steps and steps == int(slider.get_attribute("max"))
+    # the loss chart: a line through the finite losses only (inf arrives tagged), or a note
+    chart = browser.find_element(By.ID, "loss-chart")
+    curves = chart.find_elements(By.CSS_SELECTOR, "polyline.curve")
+    finite_costs = [cost for cost in path["cost"] if math.isfinite(cost)]
+    if finite_costs:
+        points = curves[0].get_attribute("points")
+        assert len(curves) == 1 and "NaN" not in points
+        assert len(points.split()) == len(finite_costs)
+    else:
+        assert "no finite values to plot" in chart.get_attribute("textContent")
     assert console_errors(browser) == []
 
 

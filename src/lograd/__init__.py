@@ -22,8 +22,8 @@ _LAZY = {
     "datasets": ("lograd.datasets", None),
     "explain": ("lograd.lectures.logistic", "explain"),
     "explain_network": ("lograd.lectures.network", "explain_network"),
-    "save": ("lograd.files.model_files", "save"),
-    "load": ("lograd.files.model_files", "load"),
+    "save": ("lograd.estimators.persistence", "save"),
+    "load": ("lograd.estimators.persistence", "load"),
     "losses": ("lograd.losses", None),
 }
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lograd.files import model_files
+from lograd.estimators import persistence
 from lograd.files.checkpoints import read_meta
 
 MAX_ITER = 150
@@ -47,7 +47,7 @@ def wait_for_checkpoint(directory, process, at_least, timeout=300):
 
 
 def fitted(path):
-    model = model_files.load(path)
+    model = persistence.load(path)
     return model.steps[-1][1] if hasattr(model, "steps") else model
 
 

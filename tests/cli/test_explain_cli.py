@@ -92,7 +92,10 @@ def test_saturated_sigmoid_explained_without_warnings():
     assert "divides by zero" in words and "fused op" in words
     as_json = lograd_explain("--x", "40", "--w", "1", "--b", "0", "--y", "0", "--json")
     data = strict_json(as_json.stdout)
-    assert data["saturated"] is True and data["dz"] is None and data["fused"]["dz"] == 1.0
+    assert data["saturated"] is True and data["fused"]["dz"] == 1.0
+    # a = 1 exactly: loss = -log(1 - a) = inf, dz = da * a(1 - a) = inf * 0 = nan, as computed
+    assert data["loss"] == data["da"] == {"__float__": "inf"}
+    assert data["dz"] == {"__float__": "nan"}
 
 
 BAD_CSV = {

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from lograd.files import model_files
+from lograd.estimators import persistence
 from lograd.files.tables import read_table
 
 
@@ -29,7 +29,7 @@ def trained(tmp_path_factory, lograd, frame_maker):
 
 def python_api_proba(model_path, data_path):
     """What a Python user gets: lograd.load + the data module with the model's schema."""
-    saved = model_files.read_model(model_path)
+    saved = persistence.read_model(model_path)
     from lograd.files.tables import Schema
 
     table = read_table(data_path, schema=Schema.from_dict(saved.info["schema"]),
@@ -106,7 +106,7 @@ def test_saved_model_predicts_like_the_fitted_one(trained):
     X_tr, _, y_tr, _ = train_test_split(table.X, table.y, test_size=0.2, random_state=0,
                                         stratify=table.y)
     fresh = make_pipeline(StandardScaler(), LogisticRegression(random_state=0)).fit(X_tr, y_tr)
-    loaded = model_files.load(model)
+    loaded = persistence.load(model)
     np.testing.assert_allclose(loaded.predict_proba(table.X), fresh.predict_proba(table.X),
                                rtol=1e-12, atol=1e-15)
 
@@ -130,7 +130,7 @@ def test_headerless_tsv_with_drop_missing(lograd, tmp_path):
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert len(predictions) == 5
     assert predictions.iloc[2].isna().all() and not predictions.drop(index=2).isna().any().any()
-    loaded = model_files.load(model)
+    loaded = persistence.load(model)
     kept = [0, 1, 3, 4]
     np.testing.assert_allclose(predictions.iloc[kept, 1:].to_numpy(),
                                loaded.predict_proba(np.round(X[kept], 5)), rtol=1e-12)
@@ -143,15 +143,15 @@ def test_models_saved_from_python_work_with_the_cli(lograd, tmp_path):
     X = rng.standard_normal((60, 2))
     y = (X[:, 0] - X[:, 1] > 0).astype(int)
     named = pd.DataFrame(X, columns=["a", "b"])
-    model_files.save(LogisticRegression().fit(named, y), tmp_path / "named.lograd")
-    model_files.save(LogisticRegression().fit(X, y), tmp_path / "plain.lograd")
+    persistence.save(LogisticRegression().fit(named, y), tmp_path / "named.lograd")
+    persistence.save(LogisticRegression().fit(X, y), tmp_path / "plain.lograd")
     named.assign(y=y)[["b", "y", "a"]].to_csv(tmp_path / "named.csv", index=False)
     np.savetxt(tmp_path / "plain.csv", X, delimiter=",", fmt="%.17g")
     for model, data in (("named", "named.csv"), ("plain", "plain.csv")):
         result = lograd("predict", tmp_path / f"{model}.lograd", tmp_path / data)
         assert result.returncode == 0 and result.stderr == "", result.stderr
         proba = pd.read_csv(pd.io.common.StringIO(result.stdout))["proba_1"].to_numpy()
-        expected = model_files.load(tmp_path / f"{model}.lograd").predict_proba(
+        expected = persistence.load(tmp_path / f"{model}.lograd").predict_proba(
             named if model == "named" else X)[:, 1]
         np.testing.assert_allclose(proba, expected, rtol=1e-12)
     result = lograd("evaluate", tmp_path / "named.lograd", tmp_path / "named.csv", "-t", "y")

@@ -15,8 +15,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from lograd.cli._common import Progress
+from lograd.estimators import persistence
 from lograd.estimators.logistic import LogisticRegression
-from lograd.files import model_files
 
 
 def metric_row(text, name):
@@ -50,7 +50,7 @@ def test_default_run_trains_on_bundled_data_and_matches_the_python_api(lograd, t
 
 
 def _n_iter(directory):
-    return int(model_files.load(directory / "model.lograd").steps[1][1].n_iter_[0])
+    return int(persistence.load(directory / "model.lograd").steps[1][1].n_iter_[0])
 
 
 def test_quiet_prints_nothing(lograd, tmp_path):
@@ -68,7 +68,7 @@ def test_options_reach_the_estimator(lograd, tmp_path, csv_files):
                         "--class-weight", "yes=2,no=1", "--seed", "3", "--test-size", "0.25",
                         "--no-standardize")
     assert result.returncode == 0, result.stderr
-    saved = model_files.read_model(out)
+    saved = persistence.read_model(out)
     params = saved.model.get_params()
     assert (params["solver"], params["learning_rate"], params["max_iter"]) == ("gd", 0.5, 40)
     assert (params["tol"], params["C"], params["random_state"]) == (0.0, 2.0, 3)
@@ -156,7 +156,7 @@ def test_npz_and_parquet_inputs(lograd, tmp_path):
     np.savez(tmp_path / "d.npz", X=X, y=y, feature_names=np.array(["a", "b", "c"]))
     result = lograd("train", tmp_path / "d.npz", "-q", "-o", tmp_path / "n.lograd")
     assert result.returncode == 0, result.stderr
-    assert model_files.read_model(tmp_path / "n.lograd").info["schema"]["columns"] == [
+    assert persistence.read_model(tmp_path / "n.lograd").info["schema"]["columns"] == [
         "a", "b", "c"]
 
     import pandas as pd
@@ -210,7 +210,7 @@ def test_a_true_false_target_trains_with_classes_false_and_true(lograd, tmp_path
     assert result.returncode == 0, result.stderr
     counts = frame["spam"].value_counts()
     assert (f"2 classes (False: {counts[False]}, True: {counts[True]})") in result.stdout
-    assert list(model_files.load(tmp_path / "m.lograd").classes_) == ["False", "True"]
+    assert list(persistence.load(tmp_path / "m.lograd").classes_) == ["False", "True"]
     predicted = lograd("predict", "m.lograd", str(path), "-o", "p.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
     labels = pd.read_csv(tmp_path / "p.csv")["label"]
@@ -255,14 +255,14 @@ def test_identifier_and_date_columns_are_said_in_the_summary_report_and_model(
     html = report.read_text()
     assert "left out (an identifier, by its name)" in html and "Unnamed: 0, PassengerId" in html
     assert "dates, as days since 1970-01-01" in html
-    saved = model_files.read_model(model)
+    saved = persistence.read_model(model)
     assert saved.info["schema"]["columns"] == ["fare", "boarded"]
     assert list(saved.info["schema"]["left_out"]) == ["Unnamed: 0", "PassengerId"]
     # --keep puts one back (and the file's order then "predicts" the label); --exclude drops
     kept = lograd_main("train", data, "-t", "survived", "-o", model, "--keep", "PassengerId",
                        "--exclude", "boarded", "-q")
     assert kept.returncode == 0, kept.stderr
-    schema = model_files.read_model(model).info["schema"]
+    schema = persistence.read_model(model).info["schema"]
     assert schema["columns"] == ["PassengerId", "fare"]
     assert schema["left_out"] == {"Unnamed: 0": "an identifier, by its name",
                                   "boarded": "--exclude"}
@@ -273,7 +273,7 @@ def test_a_compressed_csv_trains_without_header_option(lograd_main, tmp_path, fr
     frame_maker(120).to_csv(data, index=False)
     result = lograd_main("train", data, "-t", "label", "-o", tmp_path / "m.lograd", "-q")
     assert result.returncode == 0, result.stderr
-    assert model_files.read_model(tmp_path / "m.lograd").info["schema"]["columns"] == [
+    assert persistence.read_model(tmp_path / "m.lograd").info["schema"]["columns"] == [
         "height", "weight", "color"]
 
 
@@ -320,3 +320,14 @@ def test_library_messages_name_the_flags(python, cli):
     from lograd.cli._common import as_flags
 
     assert as_flags(python) == cli
+
+
+def test_the_help_gives_adams_default_step_as_the_estimator_takes_it(lograd_main):
+    help_text = lograd_main("train", "--help")
+    assert help_text.returncode == 0
+    words = " ".join(help_text.stdout.split())
+    stated = float(re.search(r"auto, .*?([0-9.]+) for adam\)", words).group(1))
+    X, y = load_breast_cancer(return_X_y=True)
+    fitted = LogisticRegression(solver="adam", max_iter=1, tol=0).fit(
+        StandardScaler().fit_transform(X), y)
+    assert fitted.learning_rate_ == stated

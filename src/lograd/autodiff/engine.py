@@ -221,7 +221,7 @@ class Tensor:
         return f"Tensor({self.data!r}{made_by}{grad})"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from lograd.lectures.jupyter import tensor_mimebundle  # Jupyter: the graph as SVG, lazily
+        from lograd.autodiff.jupyter import tensor_mimebundle  # Jupyter: the graph as SVG, lazily
 
         return tensor_mimebundle(self, include, exclude)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import os
 import threading
 import warnings
@@ -41,6 +42,7 @@ from lograd import objective as objectives
 from lograd.autodiff.engine import PerArgument, Tensor, apply, defop, no_grad
 from lograd.data_checks import check_sample_weight
 from lograd.errors import UserError
+from lograd.files import checkpoints
 from lograd.models import targets
 from lograd.objective import Objective
 
@@ -556,6 +558,66 @@ def fits_in_cluster(client, arrays, share=0.5) -> bool:
     return size <= share * sum(limits)
 
 
+# -- a checkpoint's fingerprint of the data -------------------------------------------------------
+def data_digest(parts) -> str:
+    """:func:`lograd.files.checkpoints.data_digest` of parts some of which are dask arrays.
+
+    Each dask array is hashed block by block where its blocks are (on the workers), in one
+    computation for all of them, and stands in the digest as its dtype, its chunk sizes and its
+    blocks' SHA-256 digests in order: only 32 bytes per block travel, and the same data chunked
+    differently counts as other data. Other parts are hashed as in memory.
+    """
+    arrays = [part for part in parts if is_dask_array(part)]
+    blocks = [array.to_delayed().ravel().tolist() for array in arrays]
+    pending = list(dask.compute(*[[dask.delayed(_block_digest)(b) for b in row]
+                                  for row in blocks])) if arrays else []
+
+    def add(h, part):
+        if not is_dask_array(part):
+            return checkpoints.add_to_digest(h, part)
+        h.update(f"dask {part.dtype.str} {part.chunks}".encode())
+        for digest in pending.pop(0):
+            h.update(digest)
+    return checkpoints.data_digest(parts, add)
+
+
+def _block_digest(block) -> bytes:
+    h = hashlib.sha256()
+    checkpoints.add_to_digest(h, np.asarray(block))
+    return h.digest()
+
+
+# -- file sets spilled to disk -----------------------------------------------------------------
+def spilled_arrays(parts, n_features: int, label_dtype):
+    """Row-chunked dask arrays over spilled chunks
+    (:class:`lograd.files.filesets.SpilledPart`): one ``np.load`` task per file.
+
+    Parameters
+    ----------
+    parts : list of SpilledPart
+    n_features : int
+    label_dtype : numpy dtype of the labels
+
+    Returns
+    -------
+    X : dask.array.Array of shape (n, n_features), float64, one chunk per part
+    y : dask.array.Array of shape (n,)
+    """
+    load_file = dask.delayed(np.load, pure=True)
+    X = da.concatenate([da.from_delayed(load_file(p.X_path), shape=(p.rows, n_features),
+                                        dtype=np.float64) for p in parts])
+    y = da.concatenate([da.from_delayed(load_file(p.y_path), shape=(p.rows,), dtype=label_dtype)
+                        for p in parts])
+    return X, y
+
+
+def streaming_scheduler(threads: int = 2):
+    """A context in which dask computes with its local threaded scheduler and ``threads``
+    threads: one chunk read from disk while another goes through the (already multi-threaded)
+    kernel, so that only a few chunks are in memory at once, however many cores there are."""
+    return dask.config.set(scheduler="threads", num_workers=threads)
+
+
 # -- 'sgd' and 'adam' over shuffled blocks ------------------------------------------------------
 class BlockObjective(Objective):
     """The objective of a dask X: full-data values and gradients through the dask op.
@@ -790,6 +852,10 @@ class DaskBackend:
 
     def validation_loss(self, objective, validation, classes):
         return None  # (the held-out rows keep class indices only: their accuracy is scored)
+
+    def data_digest(self, parts) -> str:
+        """The data's fingerprint for a checkpoint (see :func:`data_digest`)."""
+        return data_digest(parts)
 
     def logits(self, model, arrays, X):
         return lazy_logits(model, arrays, X)

@@ -124,6 +124,13 @@ class MemoryBackend:
         held = Objective(objective.model, X_val, targets.encode(y_val, classes, X_val.dtype))
         return held.value
 
+    def data_digest(self, parts) -> str:
+        """The data's fingerprint for a checkpoint
+        (:func:`lograd.files.checkpoints.data_digest`)."""
+        from lograd.files.checkpoints import data_digest
+
+        return data_digest(parts)
+
     # -- predictions -----------------------------------------------------------------------------
     def logits(self, model, arrays, X):
         return logits(model, arrays, X)

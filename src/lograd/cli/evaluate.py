@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -44,14 +43,15 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from lograd import report
-    from lograd.files import model_files
+    from lograd.estimators import persistence
+    from lograd.files import json_codec, model_files
     from lograd.files.atomic import check_outputs, input_files
     from lograd.files.filesets import expand
     from lograd.files.tables import Schema, read_table
 
     check_outputs({"--json": args.json}, stdout=("--json",),
                   inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
-    saved = model_files.read_model(args.model)
+    saved = persistence.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     classes = saved.model.classes_
     files = expand(args.data)
@@ -71,12 +71,12 @@ def run(args) -> int:
                f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
     if args.json == "-":  # the JSON alone on standard output, the table on stderr
         sys.stderr.write(summary)
-        _common.write_stdout(json.dumps(metrics, indent=2, default=str) + "\n")
+        _common.write_stdout(json_codec.dumps(metrics, indent=2, default=str) + "\n")
         return 0
     _common.write_stdout(summary)
     if args.json:
         with model_files.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
-            json.dump(metrics, f, indent=2, default=str)
+            f.write(json_codec.dumps(metrics, indent=2, default=str))
     return 0
 
 

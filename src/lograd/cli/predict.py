@@ -47,6 +47,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from lograd.estimators import persistence
     from lograd.files import model_files
     from lograd.files.atomic import check_outputs, input_files
     from lograd.files.filesets import expand
@@ -56,7 +57,7 @@ def run(args) -> int:
                   inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
     if args.output == "-":
         args.output = None  # standard output
-    saved = model_files.read_model(args.model)
+    saved = persistence.read_model(args.model)
     schema = _common.training_schema(saved, args.model, Schema)
     files = expand(args.data) or [args.data]
     chunks = itertools.chain.from_iterable(  # file after file, each read lazily

@@ -100,7 +100,7 @@ def _add_model_options(parser) -> None:
                             "lecture's), sgd (mini-batches, one epoch per iteration), adam")
     group.add_argument("--learning-rate", "--lr", type=_common.positive_float, metavar="RATE",
                        help="step size for gd/sgd/adam (default: auto, a safe 1/L for gd/sgd, "
-                            "0.01 for adam)")
+                            "0.05 for adam)")
     group.add_argument("--momentum", metavar="M",
                        help="momentum for gd/sgd, in [0, 1), or 'nesterov' (gd) (default: 0)")
     group.add_argument("--penalty", choices=PENALTIES,
@@ -190,7 +190,7 @@ def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
 
 def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> None:
     """Print the fit's outcome and metrics, and save the model with what it was trained on."""
-    from lograd.files import model_files
+    from lograd.estimators import persistence
     from lograd.report import metrics_table
 
     _common.say(args, f"trained in {int(np.sum(estimator.n_iter_))} {_unit(estimator)}s "
@@ -199,7 +199,7 @@ def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> Non
     info = {"schema": schema.to_dict(), "metrics": metrics, "source": source, "rows": rows,
             "standardize": bool(args.standardize), "test_size": args.test_size,
             "seed": args.seed, **extra}
-    model_files.save(model, args.output, info=info)
+    persistence.save(model, args.output, info=info)
 
 
 def _say_saved(args) -> None:
@@ -261,6 +261,7 @@ _FORMAT_NAMES = {"parquet": "Parquet", "text": "text"}
 
 def _run_streamed(args, fileset, source, budget) -> int:
     """Spill the encoded chunks to disk and fit on dask arrays reading them."""
+    from lograd.backends import dask as dask_backend
     from lograd.files import filesets
 
     if args.report:
@@ -280,8 +281,9 @@ def _run_streamed(args, fileset, source, budget) -> int:
                                        _SPLIT_BY_ROW),
                     f"streaming {n_rows} rows in {spilled.n_chunks} chunks from {directory} "
                     f"(budget {filesets.format_bytes(budget)})")
-        X, y = filesets.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
-        with contextlib.nullcontext() if args.dask else filesets.streaming_scheduler():
+        X, y = dask_backend.spilled_arrays(spilled.train, fileset.n_features,
+                                           fileset.classes.dtype)
+        with contextlib.nullcontext() if args.dask else dask_backend.streaming_scheduler():
             _fit_estimator(args, estimator, X, y)
         metrics = {"train": _streamed_metrics(estimator, spilled.train)}
         if spilled.test:

@@ -184,7 +184,8 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_solver(self, backend, objective, theta0, rng, validation, partial, callbacks,
                     describe):
-        store = None if partial else self._checkpoint_store(objective, theta0, validation)
+        store = (None if partial
+                 else self._checkpoint_store(backend, objective, theta0, validation))
         resume = None if store is None else store.load()
         if resume is not None and self.verbose:
             print(f"resuming from {self.checkpoint} at iteration {resume['iteration']}",
@@ -215,7 +216,7 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
         """The step size's parameter and the advice of a failed fit (see fit_iterative)."""
         return {}
 
-    def _checkpoint_store(self, objective, theta0, validation):
+    def _checkpoint_store(self, backend, objective, theta0, validation):
         """The :class:`lograd.files.checkpoints.Checkpoint` of this fit, or None without one."""
         if self.checkpoint is None:
             return None
@@ -223,7 +224,7 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
 
         fit = checkpoints.fit_fingerprint(self.get_params(deep=False), self.classes_,
                                           objective.X, objective.Y, objective.sample_weight,
-                                          theta0, validation)
+                                          theta0, validation, digest=backend.data_digest)
         return checkpoints.Checkpoint(self.checkpoint, fit)
 
     def _fit_stepwise(self, backend, objective, theta0, rng, validation, partial, callbacks,

@@ -9,7 +9,6 @@ graphs) goes through :func:`atomic_write`, and every command checks its outputs 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import socket
@@ -22,6 +21,7 @@ import zlib
 import numpy as np
 
 from lograd.errors import UserError
+from lograd.files import json_codec
 
 #: A temporary file of ours older than this whose writer cannot be checked (another host) is
 #: stale: a writer touches its file every few seconds while it writes.
@@ -358,14 +358,15 @@ class BoundedZip:
         self.archive.close()
 
     def read_json(self, name, max_bytes):
-        """Member ``name`` parsed as JSON (at most ``max_bytes`` of it)."""
+        """Member ``name`` parsed as JSON (at most ``max_bytes`` of it), decoded by
+        :func:`lograd.files.json_codec.loads`."""
         info = self._info(name)
         if info.file_size > max_bytes:
             raise BadFile(f"damaged ({name} is {_size(info.file_size)}; at most "
                           f"{_size(max_bytes)} expected)")
         raw = self._read_member(info)
         try:
-            return json.loads(raw.decode("utf-8"))
+            return json_codec.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise BadFile(f"damaged {name} ({_reason(exc)})") from None
 

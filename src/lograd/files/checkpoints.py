@@ -13,7 +13,8 @@ rewritten every k iterations and at the end of the fit. It is a ZIP archive, rea
     one of the initial parameters), ``state`` (the training loop's state, see
     :mod:`lograd.training`, each array replaced by ``{"__array__": NAME}``) and ``rng`` (the
     shuffling RandomState's state, for sgd/adam). Floats are written exactly (Python's shortest
-    round-trip repr; ``Infinity`` for inf, as Python's ``json`` writes it).
+    round-trip repr) by :mod:`lograd.files.json_codec`: inf is ``{"__float__": "inf"}``; the bare
+    ``Infinity`` of checkpoints written before it is read too.
 ``NAME.npy``
     One array per array of the state: parameters, momentum/moment buffers, the loss curve, ...
 
@@ -27,7 +28,8 @@ validates the state completely against what the training loop and the solver of 
 write, so a damaged checkpoint is one UserError, not a failure inside the fit.
 
 Format 2 fingerprints every byte of the data; a format-1 checkpoint (which hashed 1,024 sampled
-rows) cannot be verified and is refused with a request to delete it.
+rows) cannot be verified and is refused with a request to delete it. Format 3 is format 2 in
+valid JSON (inf tagged, not bare ``Infinity``); both are read.
 
 A fit that finds a checkpoint of itself in DIR resumes from it; one that finds a checkpoint of
 a *different* fit refuses with a :class:`lograd.errors.UserError` naming DIR and the difference,
@@ -39,7 +41,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import math
 import os
 import zipfile
@@ -48,11 +49,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from lograd.errors import UserError
+from lograd.files import json_codec
 from lograd.files.atomic import BadFile, BoundedZip, atomic_write
 
 FILENAME = "checkpoint.npz"
 FORMAT = "lograd-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # 2: the same layout, with bare Infinity/NaN in its JSON
 #: Parameters that do not change a fit's result, so a checkpoint ignores them.
 IGNORED_PARAMS = ("verbose", "callbacks", "checkpoint", "checkpoint_every")
 #: The most a checkpoint may unpack to, and its meta.json.
@@ -143,7 +146,8 @@ def restored_rng(state) -> np.random.RandomState:
 
 
 # -- what identifies a fit -------------------------------------------------------------------------
-def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=None) -> dict:
+def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=None,
+                    digest=None) -> dict:
     """What a checkpoint must match to be resumed by this fit.
 
     Parameters
@@ -159,6 +163,9 @@ def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=Non
         Initial parameters (``coef_init``, ``warm_start`` change them).
     validation : tuple (X_val, y_val), optional
         The rows held out for early stopping.
+    digest : callable, optional
+        ``digest(parts) -> hex`` of the data: :func:`data_digest` (the default) for NumPy and
+        SciPy arrays; the Dask backend passes its own, which hashes blocks where they live.
 
     Returns
     -------
@@ -170,11 +177,12 @@ def fit_fingerprint(params, classes, X, Y, sample_weight, theta0, validation=Non
     kept = {name: _param_value(value) for name, value in sorted(params.items())
             if name not in IGNORED_PARAMS}
     parts = [X, Y, sample_weight, *(validation if validation is not None else ())]
+    digest = digest or data_digest
     return _normalized({
         "params": kept, "classes": [_plain(c) for c in np.asarray(classes).tolist()],
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "dtype": str(X.dtype),
         "theta": {"size": int(theta0.size), "dtype": theta0.dtype.name},
-        "data": data_digest(parts), "initial": data_digest([theta0])})
+        "data": digest(parts), "initial": data_digest([theta0])})
 
 
 def _param_value(value):
@@ -190,65 +198,46 @@ def _plain(value):
 
 
 def _normalized(value):
-    """``value`` as it reads back from JSON (tuples become lists, dict keys strings)."""
-    text = json.dumps(value, default=lambda v: v.item() if isinstance(v, np.generic) else repr(v))
-    return json.loads(text)
+    """``value`` as it reads back from its JSON (tuples become lists; other objects their
+    ``repr``)."""
+    return json_codec.loads(json_codec.dumps(value, default=repr))
 
 
-def data_digest(parts) -> str:
+def add_to_digest(h, part) -> None:
+    """Add ``part`` (None, a NumPy array or a SciPy sparse matrix) to the SHA-256 ``h``."""
+    if part is None:
+        h.update(b"None")
+    elif sp.issparse(part):
+        csr = sp.csr_matrix(part)
+        h.update(f"csr {csr.shape}".encode())
+        for array in (csr.data, csr.indices, csr.indptr):
+            _update(h, array)
+    else:
+        _update(h, np.asarray(part))
+
+
+def data_digest(parts, add=add_to_digest) -> str:
     """SHA-256 of every byte of ``parts``, with each one's dtype and shape.
 
     Parameters
     ----------
-    parts : list of {ndarray, sparse matrix, dask array, None}
+    parts : list of {ndarray, sparse matrix, None}
         NumPy arrays are hashed in place when C-contiguous, else in row blocks of at most
         16 MiB (memory stays flat). A sparse matrix is hashed as CSR (data, indices, indptr).
-        A dask array is hashed block by block where its blocks are (on the workers), and
-        its digest is the SHA-256 of its chunk sizes and the blocks' digests in order: only
-        32 bytes per block travel, and the same data chunked differently counts as other data.
+    add : callable, default :func:`add_to_digest`
+        ``add(h, part)`` adds one part to the hash ``h``; a backend passes its own for its kind
+        of array (:func:`lograd.backends.dask.data_digest` hashes a dask array's blocks where
+        they live).
 
     Returns
     -------
     str
         The hex digest.
     """
-    dask_parts = [part for part in parts if _is_dask(part)]
-    block_digests = _dask_block_digests(dask_parts) if dask_parts else []
     h = hashlib.sha256()
     for part in parts:
-        if part is None:
-            h.update(b"None")
-        elif _is_dask(part):
-            h.update(f"dask {part.dtype.str} {part.chunks}".encode())
-            for digest in block_digests.pop(0):
-                h.update(digest)
-        elif sp.issparse(part):
-            csr = sp.csr_matrix(part)
-            h.update(f"csr {csr.shape}".encode())
-            for array in (csr.data, csr.indices, csr.indptr):
-                _update(h, array)
-        else:
-            _update(h, np.asarray(part))
+        add(h, part)
     return h.hexdigest()
-
-
-def _is_dask(value) -> bool:
-    return type(value).__module__.startswith("dask.")
-
-
-def _dask_block_digests(arrays) -> list:
-    """For each dask array, the SHA-256 digests of its blocks in order, computed in one go."""
-    import dask
-
-    blocks = [array.to_delayed().ravel().tolist() for array in arrays]
-    digests = dask.compute(*[[dask.delayed(_block_digest)(b) for b in row] for row in blocks])
-    return [list(row) for row in digests]
-
-
-def _block_digest(block) -> bytes:
-    h = hashlib.sha256()
-    _update(h, np.asarray(block))
-    return h.digest()
 
 
 def _update(h, array) -> None:
@@ -507,7 +496,7 @@ def _write(path, directory, meta, arrays) -> None:
 
     with atomic_write(path, what="checkpoint", failure=failure) as f:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr("meta.json", json.dumps(meta))
+            archive.writestr("meta.json", json_codec.dumps(meta))
             for name, array in arrays.items():
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, np.ascontiguousarray(array),
@@ -560,10 +549,12 @@ def _check_format(meta, directory) -> None:
         raise UserError(f"checkpoint {directory} was written by an older lograd (checkpoint "
                         "format 1), whose fingerprint of the data sampled rows: it cannot be "
                         "checked against this fit; delete it to start over")
-    if not isinstance(version, int) or isinstance(version, bool) or version != FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) \
+            or version not in READABLE_VERSIONS:
         raise UserError(f"checkpoint {directory}: written by another lograd version "
                         f"({_shown(meta.get('lograd_version', '?'))}, checkpoint format "
-                        f"{_shown(version)}); this one reads format {FORMAT_VERSION}")
+                        f"{_shown(version)}); this one reads formats "
+                        f"{READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]}")
     for key, check in (("iteration", _count), ("complete", _flag), ("fit", None),
                        ("state", None)):
         if key not in meta:

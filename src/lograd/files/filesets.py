@@ -9,9 +9,9 @@ A file set is read twice, a chunk at a time, so memory does not grow with its si
    otherwise :func:`spill` writes every encoded chunk as ``.npy`` files (X and y, training and
    test rows apart), fits a :class:`~sklearn.preprocessing.StandardScaler` incrementally on the
    training rows (Chan's parallel mean/variance updates) and rewrites the chunks standardized,
-   and :func:`dask_arrays` gives row-chunked dask arrays reading them (one ``np.load`` task per
-   chunk file), for ``LogisticRegression.fit``: each gradient evaluation streams the chunks
-   from disk through the fused kernel.
+   and :func:`lograd.backends.dask.spilled_arrays` gives row-chunked dask arrays reading them
+   (one ``np.load`` task per chunk file), for ``LogisticRegression.fit``: each gradient
+   evaluation streams the chunks from disk through the fused kernel.
 
 Which rows are held out for testing is decided row by row from a hash of (seed, file, row), so
 the split does not depend on how the files are cut into chunks (hence on the budget): the
@@ -496,40 +496,6 @@ def _save(path, array) -> None:
             os.remove(tmp)
         raise UserError(f"spill directory {os.path.dirname(path)}: cannot write "
                         f"({exc.strerror or exc})") from None
-
-
-def dask_arrays(parts, n_features: int, label_dtype):
-    """Row-chunked dask arrays over spilled chunks: one ``np.load`` task per file.
-
-    Parameters
-    ----------
-    parts : list of SpilledPart
-    n_features : int
-    label_dtype : numpy dtype of the labels
-
-    Returns
-    -------
-    X : dask.array.Array of shape (n, n_features), float64, one chunk per part
-    y : dask.array.Array of shape (n,)
-    """
-    import dask
-    import dask.array as da
-
-    load_file = dask.delayed(np.load, pure=True)
-    X = da.concatenate([da.from_delayed(load_file(p.X_path), shape=(p.rows, n_features),
-                                        dtype=np.float64) for p in parts])
-    y = da.concatenate([da.from_delayed(load_file(p.y_path), shape=(p.rows,), dtype=label_dtype)
-                        for p in parts])
-    return X, y
-
-
-def streaming_scheduler(threads: int = 2):
-    """A context in which dask computes with its local threaded scheduler and ``threads``
-    threads: one chunk read from disk while another goes through the (already multi-threaded)
-    kernel, so that only a few chunks are in memory at once, however many cores there are."""
-    import dask
-
-    return dask.config.set(scheduler="threads", num_workers=threads)
 
 
 def use_system_allocator() -> None:

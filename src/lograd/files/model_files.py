@@ -23,16 +23,19 @@ is validated completely: finite coefficients and intercepts of matching shapes, 
 match them (at least two, distinct), a scaler with finite means and positive scales, valid
 hyperparameters, and a data schema (``info["schema"]``) with as many features as the model.
 A file written by a newer format version, a foreign file and a damaged or inconsistent file are
-refused with one :class:`lograd.errors.UserError` naming the file and the problem; :func:`save`
-refuses to write a model it could not load back. Files are written atomically (see
-:func:`lograd.files.atomic.atomic_write`).
+refused with one :class:`lograd.errors.UserError` naming the file and the problem; :func:`write`
+refuses to write a model it could not read back. Files are written atomically (see
+:func:`lograd.files.atomic.atomic_write`), their JSON by :mod:`lograd.files.json_codec`.
+
+This module is the file: what it holds and what a valid one is. It builds no estimator: a
+:class:`SavedModel` is plain data, and :mod:`lograd.estimators.persistence` (``lograd.save``,
+``lograd.load``) turns an estimator into one and back.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd.errors import UserError
+from lograd.files import json_codec
 from lograd.files.atomic import (
     BadFile,
     BoundedZip,
@@ -50,10 +54,11 @@ from lograd.files.atomic import (
 FORMAT = "lograd-model"
 FORMAT_VERSION = 1
 ESTIMATOR = "lograd.LogisticRegression"
-_FITTED = ("coef_", "intercept_", "classes_", "n_iter_", "loss_curve_", "n_features_in_",
-           "feature_names_in_")
-_SCALER = ("mean_", "scale_", "var_")
-_ARRAYS = {*_FITTED, *(f"scaler.{name}" for name in (*_SCALER, "feature_names_in_"))}
+#: The fitted arrays and scalars of the estimator, and the scaler's arrays (``scaler.NAME``).
+FITTED = ("coef_", "intercept_", "classes_", "n_iter_", "loss_curve_", "n_features_in_",
+          "feature_names_in_")
+SCALER = ("mean_", "scale_", "var_")
+_ARRAYS = {*FITTED, *(f"scaler.{name}" for name in (*SCALER, "feature_names_in_"))}
 #: The most a model file may unpack to (1.3e8 float64 coefficients), and its meta.json.
 MAX_FILE_BYTES = 1 << 30
 MAX_META_BYTES = 64 << 20
@@ -61,68 +66,75 @@ MAX_META_BYTES = 64 << 20
 
 @dataclass
 class SavedModel:
-    """What a model file holds.
+    """What a model file holds: plain data, checked (see the module).
 
     Attributes
     ----------
-    model : LogisticRegression or sklearn Pipeline(StandardScaler, LogisticRegression)
-        Ready to predict.
+    params : dict
+        The estimator's hyperparameters (``get_params(deep=False)``, JSON values).
+    arrays : dict of str to ndarray
+        The fitted arrays: ``coef_``, ``intercept_``, ``classes_``, ... and, for a standardizing
+        model, ``scaler.mean_``, ``scaler.scale_``, ``scaler.var_``.
+    attributes : dict
+        The fitted scalars (``n_features_in_``, ``scaler.n_samples_seen_``, ...).
     info : dict
         The free-form metadata saved with the model (data schema, metrics, ...).
     meta : dict
-        The whole ``meta.json``.
+        The whole ``meta.json`` (filled in by :func:`read`).
     """
 
-    model: object
+    params: dict
+    arrays: dict
+    attributes: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    @property
+    def scaler(self) -> bool:
+        """The model standardizes its input (it holds the scaler's arrays)."""
+        return any(name.startswith("scaler.") for name in self.arrays)
 
-# -- saving ----------------------------------------------------------------------------------------
-def save(model, path, *, info=None) -> None:
-    """Write a fitted model to ``path`` (atomically), without pickle.
+
+# -- writing ---------------------------------------------------------------------------------------
+def write(path, saved: SavedModel) -> None:
+    """Write ``saved`` to ``path`` (atomically), without pickle.
 
     Parameters
     ----------
-    model : lograd.LogisticRegression or Pipeline
-        A fitted estimator, or a fitted scikit-learn ``Pipeline`` of a ``StandardScaler``
-        followed by the estimator.
     path : str or path-like
         Destination, conventionally ``*.lograd``.
-    info : dict, optional
-        JSON-serializable metadata stored with the model (e.g. training metrics).
+    saved : SavedModel
+        Its ``meta`` is ignored (written anew).
 
     Raises
     ------
     UserError
-        If the model is not fitted or not of a supported kind, or the path is not writable.
+        If a value cannot be stored in JSON, the model could not be read back (see
+        :func:`read`), it is larger than a model file may be, or the path is not writable.
     """
-    scaler, estimator = _split(model)
-    arrays, attributes = _fitted_state(estimator)
-    if scaler is not None:
-        for name in _SCALER:
-            arrays[f"scaler.{name}"] = np.asarray(getattr(scaler, name), dtype=np.float64)
-        attributes["scaler.n_samples_seen_"] = int(np.max(scaler.n_samples_seen_))
-        if hasattr(scaler, "feature_names_in_"):
-            arrays["scaler.feature_names_in_"] = np.asarray(scaler.feature_names_in_).astype(str)
+    try:
+        params, attributes, info = (json_codec.encode(part) for part in
+                                    (saved.params, saved.attributes, saved.info))
+    except TypeError as exc:
+        raise UserError(f"lograd.save: {exc}") from None
+    arrays = saved.arrays
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "lograd_version": _version(),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "estimator": ESTIMATOR,
-        "params": _params(estimator),
+        "params": params,
         "attributes": attributes,
         "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
-        "scaler": scaler is not None,
-        "info": _jsonable(info or {}),
+        "scaler": saved.scaler,
+        "info": info,
     }
-    try:  # the checks of loading: a file that could not be loaded back is never written
-        _check_params(estimator)
+    try:  # the checks of reading: a file that could not be read back is never written
         _check_fitted(arrays, attributes)
     except _Invalid as exc:
         raise UserError(f"lograd.save: cannot save this model: {exc}") from None
-    payload = json.dumps(meta, indent=2, allow_nan=False).encode()
+    payload = json_codec.dumps(meta, indent=2).encode()
     if len(payload) > MAX_META_BYTES or sum(a.nbytes for a in arrays.values()) > MAX_FILE_BYTES:
         raise UserError(f"lograd.save: the model is larger than a model file may be "
                         f"({MAX_FILE_BYTES >> 20} MiB of arrays, {MAX_META_BYTES >> 20} MiB "
@@ -142,112 +154,26 @@ def _version() -> str:
     return __version__
 
 
-def _split(model):
-    """(scaler or None, estimator) from an estimator or a scaler+estimator pipeline."""
-    steps = getattr(model, "steps", None)
-    if steps is None:
-        scaler, estimator = None, model
-    else:
-        if len(steps) != 2 or type(steps[0][1]).__name__ != "StandardScaler":
-            raise UserError("lograd.save: a Pipeline must be exactly StandardScaler() followed by "
-                            "the estimator")
-        scaler, estimator = steps[0][1], steps[1][1]
-    if not hasattr(estimator, "coef_"):
-        raise UserError("lograd.save: the model is not fitted (call fit first)")
-    if scaler is not None and not hasattr(scaler, "scale_"):
-        raise UserError("lograd.save: the StandardScaler is not fitted")
-    return scaler, estimator
-
-
-def _fitted_state(estimator):
-    arrays, attributes = {}, {}
-    for name in _FITTED:
-        if not hasattr(estimator, name):
-            continue
-        value = getattr(estimator, name)
-        if isinstance(value, (np.ndarray, list, tuple)):
-            array = np.asarray(value)
-            if array.dtype.kind == "O":  # e.g. string labels held as objects: store as text
-                array = array.astype(str)
-            arrays[name] = array
-        else:
-            attributes[name] = _jsonable(value)
-    return arrays, attributes
-
-
-def _params(estimator) -> dict:
-    params = {}
-    for name, value in estimator.get_params(deep=False).items():
-        if callable(value) or name == "callbacks":
-            continue  # callables (progress bars, ...) are run-time only, never stored
-        if isinstance(value, np.random.RandomState | np.random.Generator):
-            value = None
-        if isinstance(value, os.PathLike):  # e.g. checkpoint=pathlib.Path(...)
-            value = os.fspath(value)
-        params[name] = _jsonable(value)
-    return params
-
-
-def _jsonable(value):
-    """A JSON-safe copy: numpy scalars to Python, dicts with non-string keys as pair lists."""
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {k: _jsonable(v) for k, v in value.items()}
-        return {"__pairs__": [[_jsonable(k), _jsonable(v)] for k, v in value.items()]}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not np.isfinite(value):
-        return {"__float__": repr(value)}  # JSON has no inf/nan: 'inf', '-inf' or 'nan'
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise UserError(f"lograd.save: cannot store {type(value).__name__} value {value!r}")
-
-
-def _from_json(value):
-    """The inverse of :func:`_jsonable`; raises _Invalid for a structure it never writes."""
-    if isinstance(value, dict):
-        if set(value) == {"__pairs__"}:
-            pairs = value["__pairs__"]
-            if not isinstance(pairs, list) or not all(
-                    isinstance(pair, list) and len(pair) == 2 for pair in pairs):
-                raise _Invalid("a '__pairs__' entry is not a list of [key, value] pairs")
-            return {_hashable(_from_json(k)): _from_json(v) for k, v in pairs}
-        if set(value) == {"__float__"} and value["__float__"] in ("inf", "-inf", "nan"):
-            return float(value["__float__"])
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
-def _hashable(value):
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        raise _Invalid("a '__pairs__' key is a JSON object")
-    return value
-
-
 # -- loading ---------------------------------------------------------------------------------------
 class _Invalid(Exception):
     """What is wrong with a model's content, as a phrase (no file name)."""
 
 
-def read_model(path) -> SavedModel:
-    """Read and validate a model file written by :func:`save`.
+def read(path, check_params=None) -> SavedModel:
+    """Read and check a model file written by :func:`write`.
 
     Parameters
     ----------
     path : str or path-like
+    check_params : callable, optional
+        ``check_params(params) -> None or a phrase``: what is wrong with the hyperparameters for
+        the estimator that will be built from them (the estimators' layer knows; this one does
+        not), checked after the fitted arrays and before the data schema.
 
     Returns
     -------
     SavedModel
-        The model, its ``info`` dict and the whole ``meta.json``.
+        Its hyperparameters, arrays, scalars, ``info`` and the whole ``meta.json``.
 
     Raises
     ------
@@ -263,33 +189,19 @@ def read_model(path) -> SavedModel:
         with BoundedZip(path, "lograd model", MAX_FILE_BYTES) as archive:
             meta = _read_meta(archive)
             arrays = _read_arrays(archive, meta["arrays"])
-        model, info = _rebuild(meta, arrays)
+        _check_fitted(arrays, meta["attributes"])
+        problem = check_params(meta["params"]) if check_params is not None else None
+        if problem:
+            raise _Invalid(f"hyperparameters: {problem}")
+        info = meta.get("info") or {}
+        _check_schema(info, arrays["coef_"].shape[1])
     except BadFile as exc:
         raise UserError(f"model file {path}: {exc}") from None
     except _Invalid as exc:
         raise UserError(f"model file {path}: damaged ({exc})") from None
     except RecursionError:  # JSON nested thousands deep
         raise UserError(f"model file {path}: damaged (meta.json nests too deep)") from None
-    return SavedModel(model, info, meta)
-
-
-def load(path):
-    """Load a model saved with :func:`save`; it predicts exactly as the saved one did.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    lograd.LogisticRegression or Pipeline
-
-    Raises
-    ------
-    UserError
-        See :func:`read_model`.
-    """
-    return read_model(path).model
+    return SavedModel(meta["params"], arrays, meta["attributes"], info, meta)
 
 
 def _read_meta(archive) -> dict:
@@ -326,7 +238,7 @@ def _read_meta(archive) -> dict:
 def _check_declared_arrays(declared, scaler) -> None:
     required = {"coef_", "intercept_", "classes_"}
     if scaler:
-        required |= {f"scaler.{name}" for name in _SCALER}
+        required |= {f"scaler.{name}" for name in SCALER}
     for name in required - set(declared):
         raise BadFile(f"damaged meta.json (no array {name})")
     for name, spec in declared.items():
@@ -354,29 +266,7 @@ def _read_arrays(archive, declared) -> dict:
     return arrays
 
 
-def _rebuild(meta, arrays):
-    """(model, info) from a checked ``meta.json`` and its arrays; raises _Invalid."""
-    attributes = meta["attributes"]
-    _check_fitted(arrays, attributes)
-    estimator = _estimator(_from_json(meta["params"]), arrays, attributes)
-    info = _from_json(meta.get("info") or {})
-    _check_schema(info, estimator.n_features_in_)
-    if not meta["scaler"]:
-        return estimator, info
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler()
-    for name in _SCALER:
-        setattr(scaler, name, arrays[f"scaler.{name}"])
-    scaler.n_features_in_ = len(scaler.mean_)
-    scaler.n_samples_seen_ = attributes.get("scaler.n_samples_seen_", 0)
-    if "scaler.feature_names_in_" in arrays:
-        scaler.feature_names_in_ = arrays["scaler.feature_names_in_"].astype(object)
-    return make_pipeline(scaler, estimator), info
-
-
-# -- what a valid model is (checked on loading and before saving) ------------------------------
+# -- what a valid model is (checked on reading and before writing) ------------------------------
 def _check_fitted(arrays, attributes) -> None:
     """Raise _Invalid unless the fitted arrays and scalars make a model that predicts."""
     coef = _float_array(arrays, "coef_", ndim=2)
@@ -411,8 +301,8 @@ def _check_fitted(arrays, attributes) -> None:
 
 
 def _check_scaler(arrays, attributes, n_features) -> None:
-    mean, scale, var = (_float_array(arrays, f"scaler.{name}", ndim=1) for name in _SCALER)
-    for name, array in zip(_SCALER, (mean, scale, var)):
+    mean, scale, var = (_float_array(arrays, f"scaler.{name}", ndim=1) for name in SCALER)
+    for name, array in zip(SCALER, (mean, scale, var)):
         if array.shape != (n_features,):
             raise _Invalid(f"scaler.{name} has shape {array.shape}, not ({n_features},)")
     if not (scale > 0).all():
@@ -469,39 +359,6 @@ def _check_schema(info, n_features) -> None:
         raise _Invalid("info.schema names a column twice")
     if not set(columns) <= set(file_columns):
         raise _Invalid("info.schema has feature columns that are not columns of its file")
-
-
-def _estimator(params, arrays, attributes):
-    from lograd.estimators.logistic import LogisticRegression
-
-    if not isinstance(params, dict):
-        raise _Invalid("params is not a JSON object")
-    known = LogisticRegression().get_params(deep=False)
-    estimator = LogisticRegression(**{k: v for k, v in params.items() if k in known})
-    _check_params(estimator)
-    for name in _FITTED:
-        if name in arrays:
-            value = arrays[name]
-            if name == "feature_names_in_":
-                value = value.astype(object)  # as scikit-learn stores them
-            elif name == "loss_curve_":
-                value = value.tolist()  # the estimator keeps a list
-            setattr(estimator, name, value)
-        elif name in attributes:
-            setattr(estimator, name, attributes[name])
-    if not hasattr(estimator, "n_features_in_"):
-        estimator.n_features_in_ = estimator.coef_.shape[1]
-    return estimator
-
-
-def _check_params(estimator) -> None:
-    """The hyperparameters must be ones ``fit`` accepts."""
-    from lograd.estimators.checks import check_params
-
-    try:
-        check_params(estimator)
-    except UserError as exc:
-        raise _Invalid(f"hyperparameters: {exc}") from None
 
 
 def _is_int(value) -> bool:

@@ -11,9 +11,11 @@ cost is J = (1/m)*sum(L) and the parameter gradients are means, dw_i = (1/m)*sum
 :func:`explain` builds exactly this graph with the engine -- a separate sigmoid node and the plain
 log-loss, so that ``a`` is a real node with a derivative of its own -- runs it forward and
 backward, and sets each derivative the engine found beside the lecture's closed form, evaluated
-independently with plain NumPy. Training does not use this graph: it uses the fused op
-:func:`lograd.ops.sigmoid_cross_entropy`, whose derivative is ``a - y`` without ever forming
-``da``, which divides by zero once ``a`` rounds to 0 or 1.
+independently with plain NumPy. Training does not use this graph: LogisticRegression's data
+term is one fused op, ``linear_logistic_loss`` (:mod:`lograd.losses`), which computes
+``z = X w + b`` and the loss ``log(1+e^z) - y*z`` in one pass, with the derivative ``a - y``
+and never ``da``, which divides by zero once ``a`` rounds to 0 or 1. The trace's ``fused`` step
+is that loss on the graph's z, :func:`lograd.autodiff.ops.sigmoid_cross_entropy`.
 
 :meth:`Explanation.page` turns a trace into the step-through page's model
 (:mod:`lograd.lectures.page`): each gradient written as upstream gradient x local derivative, the
@@ -200,7 +202,8 @@ class Explanation:
         return [_saturation_note(self, i) for i in np.flatnonzero(self.saturated)]
 
     def to_dict(self) -> dict:
-        """The trace as plain JSON types, full precision; non-finite numbers become None.
+        """The trace as plain JSON types, full precision; a non-finite number as
+        ``{"__float__": "inf"}`` (``"-inf"``, ``"nan"``: :mod:`lograd.files.json_codec`).
 
         For one example ``x, y, z, a, loss, da, dz, loss_new`` are scalars (``x`` a list of n);
         for several they are lists over examples (``x`` a list of rows). ``dw, w, w_new`` are
@@ -423,7 +426,8 @@ def _forward_loss(x, w, b, y) -> np.ndarray:
 
 
 def _fused_step(x, w, b, y, alpha) -> dict:
-    """The same step with the fused op that training uses: L = log(1+e^z) - y*z, dL/dz = a - y."""
+    """The same step with the loss of training's fused op, L = log(1+e^z) - y*z, dL/dz = a - y
+    (``ops.sigmoid_cross_entropy`` on the graph's z)."""
     nodes = _linear_graph(x, w, b)
     loss = ops.sigmoid_cross_entropy(nodes["z"], _per_example_input(y))
     nodes["L"] = loss
@@ -822,8 +826,9 @@ def _fused_lines(trace: Explanation) -> list[str]:
     cost_new = short(float(np.mean(fused["loss_new"])))
     step = (f"w := [{', '.join(short(v) for v in fused['w_new'])}], b := {short(fused['b_new'])}, "
             f"{'L' if trace.m == 1 else 'J'} after: {cost_new}")
-    return _wrap("Training uses the fused op ops.sigmoid_cross_entropy(z, y) = log(1+e^z) - y*z, "
-                 "whose derivative is dz = sigmoid(z) - y with no da:") + [
+    return _wrap("Training uses a fused op (linear_logistic_loss: z = Xw + b and L = "
+                 "log(1+e^z) - y*z in one pass), whose derivative is dz = sigmoid(z) - y with "
+                 "no da; the same loss here, ops.sigmoid_cross_entropy(z, y):") + [
         f"  {values}", f"  the same step with it: {step}"]
 
 

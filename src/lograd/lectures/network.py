@@ -234,7 +234,8 @@ class NetworkTrace:
         ]
 
     def to_dict(self) -> dict:
-        """The trace as plain JSON types, full precision; non-finite numbers become None.
+        """The trace as plain JSON types, full precision; a non-finite number as
+        ``{"__float__": "inf"}`` (``"-inf"``, ``"nan"``: :mod:`lograd.files.json_codec`).
 
         Matrices are nested lists in the course's layout (rows of columns, ``b1`` as
         ``[[b], ...]``); ``cost`` and ``cost_new`` are numbers. ``convention`` states how the

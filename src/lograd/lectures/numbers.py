@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from lograd.files import json_codec
+
 
 def short(value) -> str:
     """6 significant digits: enough to check by hand, short enough to read; arrays as lists."""
@@ -16,15 +18,13 @@ def short(value) -> str:
 
 
 def jsonable(value):
-    """Floats and nested lists for json, at full precision; inf and nan (not valid JSON) become
-    None; None, bools and strings pass through."""
+    """Floats and nested lists for JSON, at full precision; inf and nan (not JSON numbers) as
+    the one JSON codec writes them (``{"__float__": "inf"}``, see :mod:`lograd.files.json_codec`);
+    None, bools and strings pass through."""
     if value is None or isinstance(value, (bool, str)):
         return value
     array = np.asarray(value, dtype=np.float64)
-    if array.ndim == 0:
-        number = float(array)
-        return number if math.isfinite(number) else None
-    return [jsonable(v) for v in array]
+    return json_codec.encode(array.tolist())
 
 
 def format_table(header, rows) -> list[str]:

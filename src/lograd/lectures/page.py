@@ -12,20 +12,21 @@ The page is one self-contained HTML file: the model as JSON in a ``<script>`` el
 drawing and the stepping done by a small inline script, no network access. Each node's SVG
 element carries ``data-node="NAME"``, and once the step has reached it ``data-value`` (forward)
 and ``data-grad`` (backward): the numbers as JSON at full precision (``repr`` of each float64,
-``null`` for inf and nan, a list for a vector), so that a test or a reader can check them.
+``{"__float__": "inf"}`` for inf and nan as :mod:`lograd.files.json_codec` writes them, a list
+for a vector), so that a test or a reader can check them.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 
-from lograd.lectures.layout import layered_layout
+from lograd.autodiff.layout import layered_layout
+from lograd.files import json_codec
 from lograd.lectures.numbers import jsonable, short
 
 KINDS = ("data", "parameter", "op", "result")
@@ -244,7 +245,7 @@ class StepThrough:
 
     def html(self) -> str:
         """The page: one self-contained HTML document (inline CSS, script and SVG)."""
-        data = json.dumps(self.to_json(), allow_nan=False, separators=(",", ":"))
+        data = json_codec.dumps(self.to_json(), separators=(",", ":"))
         parts = {
             "TITLE": html.escape(self.title),
             "CSS": _asset("stepthrough.css"),
@@ -264,7 +265,7 @@ class StepThrough:
         what : str
             How error messages name the file (e.g. ``"--html"``).
         """
-        from lograd.files.model_files import atomic_write  # the one atomic writer
+        from lograd.files.atomic import atomic_write  # the one atomic writer
 
         page = self.html()
         with atomic_write(path, "w", what=what, encoding="utf-8") as f:
@@ -314,7 +315,7 @@ def _numbers(value) -> dict | None:
     if value is None:
         return None
     array = np.asarray(value, dtype=np.float64)
-    out = {"exact": json.dumps(jsonable(array), allow_nan=False), "short": short(array),
+    out = {"exact": json_codec.dumps(jsonable(array)), "short": short(array),
            "shape": list(array.shape)}
     if array.ndim:
         flat = array.reshape(-1)[:MAX_ITEMS]
@@ -367,10 +368,10 @@ def _timeline_json(timeline: Timeline | None) -> dict | None:
     loss = np.asarray(timeline.loss, dtype=np.float64)
     return {
         "loss": jsonable(loss),
-        "loss_exact": [json.dumps(jsonable(v)) for v in loss],
+        "loss_exact": [json_codec.dumps(jsonable(v)) for v in loss],
         "loss_short": [short(v) for v in loss],
         "parameters": [{"name": name, "values": jsonable(np.asarray(values)),
-                        "exact": [json.dumps(jsonable(v)) for v in np.asarray(values)],
+                        "exact": [json_codec.dumps(jsonable(v)) for v in np.asarray(values)],
                         "short": [short(v) for v in np.asarray(values)]}
                        for name, values in timeline.parameters.items()],
     }

@@ -99,7 +99,3 @@ class Model:
 
     def zeros(self, dtype) -> np.ndarray:
         return np.zeros(self.n_params, dtype=dtype)
-
-    def penalized_mask(self) -> np.ndarray:
-        """A boolean mask over ``theta``: True on the entries of penalized parameters."""
-        return np.concatenate([np.full(p.size, p.penalized) for p in self.parameters])

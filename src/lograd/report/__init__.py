@@ -13,7 +13,7 @@ a base64 PNG, and there is no external CSS, JavaScript or font. Its sections:
 6. the coefficients with their feature names (on the standardized scale when the model
    standardizes);
 7. the decision boundary over the two features, when there are exactly two;
-8. the model's computation graph, drawn by :mod:`lograd.lectures.drawing` with each node's shape.
+8. the model's computation graph, drawn by :mod:`lograd.autodiff.pictures` with each node's shape.
 """
 
 from lograd.report.html import build_report, write_report, write_report_text

@@ -201,7 +201,7 @@ def boundary_figure(model, X, y, classes, feature_names):
 
 
 def graph_figure(loss):
-    from lograd.lectures.drawing import graph_figure as draw
+    from lograd.autodiff.pictures import graph_figure as draw
 
     return draw(loss, title="The model's computation graph (one full-batch step)")
 

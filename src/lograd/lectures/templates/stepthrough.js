@@ -1,4 +1,4 @@
-// The step-through page. The model (lograd.stepthrough.StepThrough.to_json) is in the JSON
+// The step-through page. The model (lograd.lectures.page.StepThrough.to_json) is in the JSON
 // script element; every number arrives as text already (exact JSON and short), so this script
 // formats nothing: it draws the graph, moves between steps and fills in what each step reached.
 (function () {
@@ -358,7 +358,8 @@
       });
     });
     var all = [];
-    tracks.forEach(function (t) { t.values.forEach(function (v) { if (v !== null) all.push(v); }); });
+    // a non-finite number arrives tagged ({"__float__": "inf"}): not drawn
+    tracks.forEach(function (t) { t.values.forEach(function (v) { if (typeof v === "number") all.push(v); }); });
     target.appendChild(svg("text", { x: CHART_W / 2, y: 12, "text-anchor": "middle" }, [label]));
     if (!all.length) {  // e.g. a loss of inf from the start: nothing to draw
       target.appendChild(svg("text", { x: CHART_W / 2, y: CHART_H / 2, "text-anchor": "middle" },
@@ -378,7 +379,7 @@
     target.appendChild(svg("text", { x: 4, y: CHART_H - 30 }, [String(+low.toPrecision(3))]));
     tracks.forEach(function (t) {
       var points = [];
-      t.values.forEach(function (v, i) { if (v !== null) points.push(x(i) + "," + y(v)); });
+      t.values.forEach(function (v, i) { if (typeof v === "number") points.push(x(i) + "," + y(v)); });
       target.appendChild(svg("polyline", { "class": "curve", points: points.join(" "),
                                            stroke: COLORS[t.series % COLORS.length] }));
     });

@@ -1,7 +1,7 @@
 """How lograd objects show themselves in Jupyter; imported only when a notebook asks.
 
 A :class:`lograd.Tensor` displays the graph that computed it as SVG (drawn by
-:func:`lograd.lectures.drawing.graph_svg`), with its ``repr`` as the text/plain fallback.
+:func:`lograd.autodiff.pictures.graph_svg`), with its ``repr`` as the text/plain fallback.
 Graphs larger than :data:`MAX_DRAWN_NODES` nodes, and lone leaves, show the text only:
 counting stops there, so displaying the result of a huge graph costs no more than walking
 that many nodes.
@@ -47,7 +47,7 @@ def tensor_mimebundle(tensor, include=None, exclude=None) -> dict:
         text += (f"\n(its graph has more than {MAX_DRAWN_NODES} nodes: not drawn inline; "
                  "lograd.lectures.drawing.draw_graph writes a picture of up to 300)")
     elif size > 1 and wanted:
-        from lograd.lectures.drawing import graph_svg  # matplotlib only now
+        from lograd.autodiff.pictures import graph_svg  # matplotlib only now
 
         bundle["image/svg+xml"] = graph_svg(tensor)
     bundle["text/plain"] = text

@@ -1,6 +1,6 @@
 """Where to put each node of a graph drawing: columns by longest path, rows by neighbours.
 
-Used by the matplotlib pictures (:mod:`lograd.lectures.drawing`) and the step-through page
+Used by the matplotlib pictures (:mod:`lograd.autodiff.pictures`) and the step-through page
 (:mod:`lograd.lectures.page`), so both draw a graph the same way. Nodes are any hashable keys; the
 graph is given as each node's list of inputs. Pure Python: no matplotlib is imported.
 
