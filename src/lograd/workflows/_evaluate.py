@@ -81,6 +81,7 @@ def evaluate(model, data, *, target=None, json_output=None, delimiter=None, head
     from lograd.files.tables import read_table
     from lograd.workflows._saved import model_input, read_saved
 
+    model, data = os.fspath(model), os.fspath(data)
     check_outputs({"`json_output`": json_output},
                   inputs=[("`model`", model), *input_files("`data`", data)])
     saved, schema = read_saved(model)

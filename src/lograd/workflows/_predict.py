@@ -72,6 +72,7 @@ def predict(model, data, *, output=None, stream=None, chunk_rows=DEFAULT_CHUNK_R
     from lograd.files.tables import iter_chunks
     from lograd.workflows._saved import read_saved
 
+    model, data = os.fspath(model), os.fspath(data)
     check_outputs({"`output`": output},
                   inputs=[("`model`", model), *input_files("`data`", data)])
     saved, schema = read_saved(model)

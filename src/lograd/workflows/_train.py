@@ -162,7 +162,7 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
         that cannot be written or would destroy an input, a fit that diverged. Nothing is
         written then (an old model file stays as it was).
     """
-    run = _Run(data=data, target=target, features=features, exclude=exclude, keep=keep,
+    run = _Run(data=_path(data), target=target, features=features, exclude=exclude, keep=keep,
                delimiter=delimiter, header=header, drop_missing=drop_missing,
                params=dict(params or {}), standardize=standardize, test_size=test_size,
                seed=seed, spill_dir=spill_dir, dask=bool(dask), output=_path(output),
@@ -176,7 +176,7 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
         raise UserError(f"`spill_dir` {spill_dir}: no such directory")
     budget = memory if memory is not None else filesets.default_budget()
     with _cluster.cluster(dask, run.listener.uninterruptible):
-        files = _file_set(data, budget)
+        files = _file_set(run.data, budget)
         if files is not None:
             return _train_file_set(run, files, budget)
         return _train_in_memory(run, _load(run))
