@@ -173,7 +173,7 @@ def test_default_data_is_breast_cancer():
 def _peak_streaming_bytes(path, schema, rows_per_chunk):
     import tracemalloc
 
-    from lograd.cli.predict import write_predictions
+    from lograd.workflows._predict import write_predictions
 
     class Model:  # a stand-in that keeps nothing: memory is the reader's and the writer's
         classes_ = np.array([0, 1])

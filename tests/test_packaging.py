@@ -1,9 +1,9 @@
 """What pyproject.toml promises is there: package data, the Python versions."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

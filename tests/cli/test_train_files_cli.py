@@ -20,6 +20,7 @@ from lograd.estimators import persistence
 from lograd.estimators.logistic import LogisticRegression
 from lograd.files.tables import read_table
 from lograd.report import classification_metrics
+from lograd.workflows import parse_dask_address
 
 # gd with a fixed step and no tolerance: the same iterations everywhere, so the coefficients of
 # every path must agree to rounding (1e-10 relative)
@@ -293,8 +294,11 @@ def test_bad_file_set_input(lograd, user_error, tmp_path, parquet_set, case, fra
 def test_option_types():
     assert memory_size("512M") == 512 << 20 and memory_size("2g") == 2 << 30
     assert memory_size("1.5GiB") == 3 << 29 and memory_size("1000") == 1000
-    assert dask_address("local") == ("local", 2) and dask_address("local:3") == ("local", 3)
-    assert dask_address("tcp://10.0.0.1:8786") == ("tcp", "tcp://10.0.0.1:8786")
+    for text in ("local", "local:3", "tcp://10.0.0.1:8786"):  # checked, passed on as given
+        assert dask_address(text) == text
+    assert parse_dask_address("local") == ("local", 2)
+    assert parse_dask_address("local:3") == ("local", 3)
+    assert parse_dask_address("tcp://10.0.0.1:8786") == ("tcp", "tcp://10.0.0.1:8786")
     for bad in ("0", "-1M", "1X", "M"):
         with pytest.raises(argparse.ArgumentTypeError):
             memory_size(bad)

@@ -1,4 +1,6 @@
-"""Helpers shared by the train, predict and evaluate commands."""
+"""Helpers shared by the commands: argument types, Ctrl-C, messages in the CLI's words, progress
+and printing. Nothing here imports a third-party library at the top (``lograd --help`` and the
+parsers load none)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,6 @@ import signal
 import sys
 import time
 import warnings
-
-from lograd.errors import UserError
-
-DEFAULT_CHUNK_ROWS = 65536
 
 
 # -- argument types: each refuses a bad value with one line naming the value ------------------
@@ -97,22 +95,15 @@ def memory_size(text: str) -> int:
     return int(value)
 
 
-_TCP = re.compile(r"^tcp://[^\s:/]+:\d{1,5}$")
+def dask_address(text: str) -> str:
+    """``local``, ``local:N`` or ``tcp://HOST:PORT`` (see :func:`lograd.workflows.train`)."""
+    from lograd.workflows import parse_dask_address
 
-
-def dask_address(text: str) -> tuple:
-    """``("local", n_workers)`` for ``local[:N]``, ``("tcp", address)`` for ``tcp://HOST:PORT``."""
-    kind, _, count = text.partition(":")
-    if kind == "local":
-        return "local", positive_int(count) if count else 2
-    if _TCP.match(text):
-        port = int(text.rsplit(":", 1)[1])
-        if not 1 <= port <= 65535:
-            raise argparse.ArgumentTypeError(f"port {port} is out of range (1 to 65535) in "
-                                             f"{text!r}")
-        return "tcp", text
-    raise argparse.ArgumentTypeError(f"must be 'local', 'local:N' or 'tcp://HOST:PORT', got "
-                                     f"{text!r}")
+    try:
+        parse_dask_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _float(text: str) -> float:
@@ -140,89 +131,6 @@ def add_reading_options(parser) -> None:
     group.add_argument("--drop-missing", action="store_true",
                        help="leave out rows with an empty, NaN or infinite value (default: such "
                             "a value is an error naming its line and column)")
-
-
-# -- a saved model's inputs ------------------------------------------------------------------
-def training_schema(saved, path, schema_class):
-    """The training data's schema; for a model saved from Python without one, its features.
-
-    Such a model's features are matched by name when it was fitted with named columns
-    (``feature_names_in_``), else by position.
-    """
-    if "schema" in saved.info:
-        return schema_class.from_dict(saved.info["schema"])
-    model = saved.model
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        columns = [str(n) for n in names]
-        return schema_class(columns=columns, header=True, file_columns=columns)
-    columns = [str(i) for i in range(int(model.n_features_in_))]
-    return schema_class(columns=columns, header=False, file_columns=columns)
-
-
-def model_input(model, X):
-    """``X`` as the model was fitted: a DataFrame with its column names if it had them."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return X
-    import pandas as pd
-
-    return pd.DataFrame(X, columns=names)
-
-
-
-# -- a Dask cluster ----------------------------------------------------------------------------
-CONNECT_TIMEOUT = 10  # seconds to reach a --dask tcp:// scheduler
-
-
-@contextlib.contextmanager
-def dask_client(spec, timeout: float = CONNECT_TIMEOUT):
-    """A ``distributed.Client`` for ``--dask`` (see :func:`dask_address`), closed at the end;
-    nothing for ``spec=None``. While it is open, dask computations run on its cluster."""
-    if spec is None:
-        yield None
-        return
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    for name in ("distributed", "tornado"):  # their connection warnings are not the user's
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    kind, value = spec
-    if kind == "local":
-        with contextlib.ExitStack() as stack:
-            with deferred_interrupts(), _children_write_no_stderr():
-                # a Ctrl-C meanwhile acts once the cluster can be closed
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=value, threads_per_worker=1, processes=True,
-                    dashboard_address=":0", silence_logs=logging.CRITICAL,
-                    preload=["lograd.cli._worker"]))  # the workers ignore Ctrl-C
-            yield stack.enter_context(Client(cluster))
-        return
-    try:
-        client = Client(value, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise UserError(f"--dask {value}: no Dask scheduler answered within {timeout:g} s "
-                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
-    with client:
-        yield client
-
-
-@contextlib.contextmanager
-def _children_write_no_stderr():
-    """Processes started inside (the workers) get /dev/null as their stderr: a Ctrl-C while
-    they start, before they ignore it, would print their tracebacks. Their errors reach this
-    process through the scheduler; this process's own stderr is back at the end."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------------
@@ -287,6 +195,8 @@ def interrupted() -> bool:
 
 
 # -- messages in the CLI's words ---------------------------------------------------------------
+# The estimator's parameters as its messages write them (solver='lbfgs', learning_rate): the
+# flags of `lograd train`.
 _FLAGS = {"penalty": "--penalty", "solver": "--solver", "C": "--C", "l1_ratio": "--l1-ratio",
           "learning_rate": "--learning-rate", "max_iter": "--max-iter", "tol": "--tol",
           "batch_size": "--batch-size", "momentum": "--momentum",
@@ -297,51 +207,49 @@ _ASSIGNMENT = re.compile(rf"(?<![\w'\"=.-])(?:parameter )?({_NAMES})=('[^']*'|\{
                          r"[^\s,;)]+)")
 _BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate|max_iter|batch_size|class_weight|"
                    r"checkpoint_every)(?![\w=])")
+# A workflow's parameter between backquotes: `output`, or with its value: `test_size=0`.
+_MARKED = re.compile(r"`(\w+)(?:=([^`]*))?`")
+_NEGATED = {"standardize": "--no-standardize", "fit_intercept": "--no-intercept"}
 
 
-def as_flags(message: str) -> str:
-    """A library message in the CLI's words: ``solver='lbfgs'`` -> ``--solver lbfgs``,
-    ``learning_rate`` -> ``--learning-rate``, ``penalty=None`` -> ``--penalty none``."""
-    def assignment(match):
-        name, value = match.group(1), match.group(2).strip("'")
-        if name == "learning_rate" and value == "auto":
-            return "the default, automatic --learning-rate"
-        return f"{_FLAGS[name]} {'none' if value == 'None' else value}"
+def as_flags(message: str, flags=None) -> str:
+    """A library message in the CLI's words.
+
+    A workflow's parameters, which its messages write between backquotes, become the
+    command's flags: "`output`" -> "--output" (``flags`` maps the exceptions, such as
+    ``{"data": "DATA"}``; the rest become "--name-with-dashes"), "`test_size=0`" ->
+    "--test-size 0", "`standardize=False`" -> "--no-standardize". Then the estimator's own
+    words: "solver='lbfgs'" -> "--solver lbfgs", "learning_rate" -> "--learning-rate",
+    "penalty=None" -> "--penalty none".
+    """
+    message = flag_words(message, flags)
     message = message.replace("(e.g. sklearn.preprocessing.StandardScaler)",
                               "(lograd train standardizes unless --no-standardize)")
-    return _BARE.sub(lambda m: _FLAGS[m.group(1)], _ASSIGNMENT.sub(assignment, message))
+    return _BARE.sub(lambda m: _FLAGS[m.group(1)],
+                     _ASSIGNMENT.sub(lambda m: _assigned(_FLAGS[m.group(1)], m.group(1),
+                                                         m.group(2)), message))
 
 
-# -- all outputs or none -----------------------------------------------------------------------
-@contextlib.contextmanager
-def undone_on_failure(path):
-    """If the block fails (or is interrupted), put back what was at ``path`` before it: the
-    old file (kept meanwhile as a hard link), or nothing. So a command writing several
-    outputs leaves all of them or none."""
-    path = os.fspath(path)
-    existed = os.path.lexists(path)
-    backup = None
-    if existed and os.path.isfile(path) and not os.path.islink(path):
-        backup = os.path.join(os.path.dirname(os.path.abspath(path)),
-                              f".{os.path.basename(path)}.{os.getpid()}.backup.tmp")
-        try:
-            os.link(path, backup)
-        except OSError:
-            backup = None
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(OSError):
-            if backup is not None:
-                os.replace(backup, path)
-                backup = None
-            elif not existed:
-                os.remove(path)
-        raise
-    finally:
-        if backup is not None:
-            with contextlib.suppress(OSError):
-                os.remove(backup)
+def flag_words(text: str, flags=None) -> str:
+    """Only the backquoted parameters of ``text`` in the CLI's words (see :func:`as_flags`):
+    for the lines a command prints, where a column's name must stay as it is."""
+    flags = flags or {}
+
+    def marked(match):
+        name, value = match.group(1), match.group(2)
+        flag = flags.get(name) or _FLAGS.get(name) or "--" + name.replace("_", "-")
+        return flag if value is None else _assigned(flag, name, value)
+    return _MARKED.sub(marked, text)
+
+
+def _assigned(flag: str, name: str, value: str) -> str:
+    """``name=value`` as the flag and its value."""
+    value = value.strip("'")
+    if name == "learning_rate" and value == "auto":
+        return "the default, automatic --learning-rate"
+    if name in _NEGATED and value == "False":
+        return _NEGATED[name]
+    return f"{flag} {'none' if value == 'None' else value}"
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -406,8 +314,9 @@ def _isatty(stream) -> bool:
 
 
 @contextlib.contextmanager
-def warnings_as_lines(command: str, quiet: bool = False):
-    """Show Python warnings raised inside as one stderr line each (no source line dump)."""
+def warnings_as_lines(command: str, quiet: bool = False, flags=None):
+    """Show Python warnings raised inside as one stderr line each (no source line dump), in
+    the command's words (``flags``: see :func:`as_flags`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
@@ -415,7 +324,7 @@ def warnings_as_lines(command: str, quiet: bool = False):
         return
     seen = set()
     for warning in caught:
-        text = as_flags(" ".join(str(warning.message).split()))
+        text = as_flags(" ".join(str(warning.message).split()), flags)
         if text not in seen:
             seen.add(text)
             print(f"lograd {command}: warning: {text}", file=sys.stderr)
@@ -425,6 +334,14 @@ def say(args, *lines) -> None:
     """Print to stdout unless ``--quiet``."""
     if not getattr(args, "quiet", False):
         write_stdout("".join(f"{line}\n" for line in lines))
+
+
+def default(function, name: str):
+    """The default of ``function``'s parameter ``name``: the one copy of it, which the
+    command's argument also takes (and its help shows)."""
+    import inspect
+
+    return inspect.signature(function).parameters[name].default
 
 
 def write_stdout(text: str) -> None:

@@ -107,7 +107,7 @@ class Checkpoint:
         arrays = {}
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "lograd_version": _version(),
-                "written_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                "written_utc": datetime.datetime.now(datetime.UTC).isoformat(
                     timespec="seconds"),
                 "iteration": int(state["iteration"]), "complete": bool(state["complete"]),
                 "fit": self.fit, "state": _flatten(state, "", arrays),

@@ -122,7 +122,7 @@ def write(path, saved: SavedModel) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "lograd_version": _version(),
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "estimator": ESTIMATOR,
         "params": params,
         "attributes": attributes,
