@@ -217,3 +217,23 @@ def test_the_readme_transcript_runs_and_prints_what_it_shows(tmp_path):
             f"{command!r} prints\n{printed}\nthe README shows\n{shown}")
         for a, b in zip(shown_lines, printed_lines):
             assert _same(a, b), f"{command!r}: the README shows {a!r}, it printed {b!r}"
+
+
+def test_the_readme_explain_excerpt_is_what_lograd_explain_prints():
+    """The lecture section's console block: its lines (between the "..." that mark what is left
+    out) appear in that order in the command's output."""
+    section = README.read_text().split("## The lecture, checked by the machine", 1)[1]
+    block = _blocks("console", section)[0].splitlines()
+    assert block[0].startswith("$ lograd explain")
+    done = subprocess.run([sys.executable, "-m", "lograd", *block[0].split()[2:]],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    shown = [line for line in block[1:] if line != "..."]
+    assert len(shown) >= 8
+    position = 0
+    for line in shown:
+        while position < len(printed) and not _same(line, printed[position]):
+            position += 1
+        assert position < len(printed), f"'lograd explain' does not print {line!r} (in order)"
+        position += 1
