@@ -14,7 +14,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from lograd.lectures.logistic import explain
+from lograd import explain
 
 OUT = Path(__file__).resolve().parent / "stepthrough.png"
 STEP = "backward: z"
