@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd.errors import UserError
-from lograd.estimators.checks import check_params
+from lograd.estimators.checks import check_estimator
 from lograd.estimators.logistic import LogisticRegression
 from lograd.estimators.mlp import MLPClassifier
 from lograd.files import model_files
@@ -80,7 +80,7 @@ def save(model, path, *, info=None) -> None:
         if hasattr(scaler, "feature_names_in_"):
             arrays["scaler.feature_names_in_"] = np.asarray(scaler.feature_names_in_).astype(str)
     try:  # the checks of loading: a file that could not be loaded back is never written
-        _check(estimator)
+        check_estimator(estimator)
     except UserError as exc:
         raise UserError(f"lograd.save: cannot save this model: hyperparameters: {exc}") from None
     model_files.write(path, SavedModel(_params(estimator), arrays, attributes, info or {},
@@ -160,15 +160,6 @@ def _split(model):
     return scaler, estimator
 
 
-def _check(estimator) -> None:
-    """Raise UserError if ``estimator``'s hyperparameters are invalid (without the warnings a
-    fit gives)."""
-    if isinstance(estimator, LogisticRegression):
-        check_params(estimator)
-    else:
-        estimator._check_params()  # MLPClassifier's checks (warn nothing)
-
-
 def _name(estimator) -> str:
     """The name a model file records for ``estimator``'s class."""
     for name, cls in _CLASSES.items():
@@ -228,7 +219,7 @@ def _params_problem(kind, params, arrays) -> str | None:
     against its arrays), or None."""
     try:
         estimator = _unfitted(kind, params)
-        _check(estimator)
+        check_estimator(estimator)
     except (UserError, TypeError) as exc:
         return " ".join(str(exc).split())
     if kind == NETWORK:
@@ -237,8 +228,8 @@ def _params_problem(kind, params, arrays) -> str | None:
         sizes = estimator.hidden_layer_sizes  # checked: an int or a sequence of ints
         sizes = [int(sizes)] if np.ndim(sizes) == 0 else [int(h) for h in sizes]
         if sizes != units:
-            return (f"hidden_layer_sizes={sizes}, but the layers' weights have {units} hidden "
-                    "units")
+            return (f"hidden layers of {', '.join(map(str, sizes))} units, but the weights' "
+                    f"are {', '.join(map(str, units)) or 'none'}")
     return None
 
 
