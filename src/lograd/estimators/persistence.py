@@ -79,10 +79,10 @@ def save(model, path, *, info=None) -> None:
         attributes["scaler.n_samples_seen_"] = int(np.max(scaler.n_samples_seen_))
         if hasattr(scaler, "feature_names_in_"):
             arrays["scaler.feature_names_in_"] = np.asarray(scaler.feature_names_in_).astype(str)
-    try:  # the checks of loading: a file that could not be loaded back is never written
-        check_estimator(estimator)
-    except UserError as exc:
-        raise UserError(f"lograd.save: cannot save this model: hyperparameters: {exc}") from None
+    # the checks of loading: a file that could not be loaded back is never written
+    problem = _params_problem(kind, _params(estimator), arrays)
+    if problem:
+        raise UserError(f"lograd.save: cannot save this model: hyperparameters: {problem}")
     model_files.write(path, SavedModel(_params(estimator), arrays, attributes, info or {},
                                        estimator=kind))
 
