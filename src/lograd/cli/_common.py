@@ -214,6 +214,7 @@ _BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate_init|learning_rate|m
 # A workflow's parameter between backquotes: `output`, or with its value: `test_size=0`.
 _MARKED = re.compile(r"`(\w+)(?:=([^`]*))?`")
 _NEGATED = {"standardize": "--no-standardize", "fit_intercept": "--no-intercept"}
+_SWITCHES = {"early_stopping"}  # a flag that sets its parameter to True
 
 
 def as_flags(message: str, flags=None) -> str:
@@ -253,6 +254,8 @@ def _assigned(flag: str, name: str, value: str) -> str:
         return "the default, automatic --learning-rate"
     if name in _NEGATED and value == "False":
         return _NEGATED[name]
+    if name in _SWITCHES and value == "True":
+        return flag
     return f"{flag} {'none' if value == 'None' else value}"
 
 
