@@ -157,6 +157,7 @@ def test_the_example_data_sets_train_and_name_their_columns(lograd, tmp_path):
     (["--model", "mlp", "--C", "0.5"], ["--C is for --model logistic, not --model mlp"]),
     (["--model", "mlp", "--penalty", "l1"], ["--penalty is for --model logistic"]),
     (["--model", "mlp", "--no-intercept"], ["--no-intercept is for --model logistic"]),
+    (["--max-fun", "10"], ["--max-fun is for --model mlp"]),
     (["--model", "mlp", "--hidden", "4,0"], ["--hidden", "whole numbers >= 1", "'4,0'"]),
     (["--model", "mlp", "--hidden", "4,x"], ["--hidden", "like 20,7,5"]),
     (["--model", "mlp", "--activation", "softplus"], ["--activation", "invalid choice"]),
@@ -183,6 +184,13 @@ def test_the_library_messages_name_the_flags(lograd, tmp_path):
     assert "--learning-rate 0.01" in warning and "--max-iter 3" in warning, warning
     assert "learning_rate_init" not in warning and "max_iter" not in warning, warning
 
+    result = lograd("train", "--example", "circles", "--model", "mlp", "--hidden", "3",
+                    "--solver", "lbfgs", "--max-iter", "2", "-o", tmp_path / "m.lograd")
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "warning" in line)
+    assert "raise --max-fun or try --solver adam" in warning, warning
+    assert "max_fun" not in warning, warning
+
 
 def test_the_help_states_mlpclassifiers_defaults_and_choices(lograd_main):
     help_text = " ".join(lograd_main("train", "--help").stdout.split())
@@ -194,7 +202,8 @@ def test_the_help_states_mlpclassifiers_defaults_and_choices(lograd_main):
                      f"(default: {defaults['hidden_layer_sizes'][0]})",
                      f"(default: {defaults['validation_fraction']})",
                      f"{defaults['init']} (scikit-learn's; default)",
-                     f"(default: {defaults['learning_rate']})"):
+                     f"(default: {defaults['learning_rate']})",
+                     f"lbfgs (default: {defaults['max_fun']})"):
         assert fragment in help_text, fragment
     assert train_cli.ACTIVATIONS == tuple(ACTIVATIONS)
     assert train_cli.INITS == mlp_module.INITS and train_cli.SCHEDULES == mlp_module.SCHEDULES

@@ -27,7 +27,7 @@ LOGISTIC_FLAGS = {"penalty": "--penalty", "C": "--C", "l1_ratio": "--l1-ratio",
 NETWORK_FLAGS = {"hidden": "--hidden", "activation": "--activation", "alpha": "--alpha",
                  "init": "--init", "schedule": "--learning-rate-schedule",
                  "early_stopping": "--early-stopping",
-                 "validation_fraction": "--validation-fraction"}
+                 "validation_fraction": "--validation-fraction", "max_fun": "--max-fun"}
 FLAGS = {"data": "DATA"}  # the workflow's parameters not named --like-this (see as_flags)
 
 DESCRIPTION = """\
@@ -127,6 +127,8 @@ def _add_network_options(parser) -> None:
                             "when their accuracy stops improving (sgd, adam, gd)")
     group.add_argument("--validation-fraction", type=_validation_fraction, metavar="FRACTION",
                        help="rows held out by --early-stopping (default: 0.1)")
+    group.add_argument("--max-fun", type=_common.positive_int, metavar="N",
+                       help="most loss evaluations of lbfgs (default: 15000)")
 
 
 def _hidden_units(text: str) -> tuple:
@@ -256,7 +258,8 @@ def _estimator_params(args) -> dict:
         given.update({"learning_rate_init": args.learning_rate, "activation": args.activation,
                       "hidden_layer_sizes": args.hidden, "alpha": args.alpha,
                       "init": args.init, "learning_rate": args.schedule,
-                      "validation_fraction": args.validation_fraction})
+                      "validation_fraction": args.validation_fraction,
+                      "max_fun": args.max_fun})
         if args.early_stopping:
             given["early_stopping"] = True
     else:
