@@ -163,7 +163,7 @@ def _split(model):
 def _name(estimator) -> str:
     """The name a model file records for ``estimator``'s class."""
     for name, cls in _CLASSES.items():
-        if type(estimator) is cls:
+        if isinstance(estimator, cls):
             return name
     raise UserError(f"lograd.save: cannot save a {type(estimator).__name__} (lograd saves "
                     "lograd.LogisticRegression and lograd.MLPClassifier)")
