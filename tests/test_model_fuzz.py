@@ -30,7 +30,9 @@ import lograd
 from lograd.cli import main
 from lograd.errors import DivergenceError, UserError
 from lograd.estimators.logistic import LogisticRegression
+from lograd.estimators.mlp import MLPClassifier
 from lograd.files.checkpoints import FILENAME
+from lograd.files.model_files import FORMAT_VERSION
 from lograd.files.tables import Schema
 
 SEED = 12
@@ -169,7 +171,8 @@ SCHEMA = Schema(columns=["a", "b", "color"], categories={"color": ["blue", "red"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """{name: (model file bytes, CSV to predict)}: a plain binary model fitted on named
-    columns, and a standardizing three-class pipeline saved with a data schema as the CLI's."""
+    columns, a standardizing three-class pipeline saved with a data schema as the CLI's, and
+    the same as a network of two hidden layers (a format-2 file: one member per layer)."""
     directory = tmp_path_factory.mktemp("models")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 4))
@@ -178,13 +181,16 @@ def models(tmp_path_factory):
         frame, (X[:, 0] > 0).astype(int))
     words = np.array(["no", "yes", "maybe"])[np.argmax(X[:, :3], axis=1)]
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200)).fit(X, words)
+    network = make_pipeline(StandardScaler(), MLPClassifier(
+        (3, 2), activation="tanh", solver="gd", learning_rate_init=0.5, max_iter=20, tol=0,
+        random_state=0)).fit(X, words)
+    with_color = pd.DataFrame({"a": X[:, 0], "b": X[:, 1],
+                          "color": np.where(X[:, 2] > 0, "red", "blue"), "label": words})
     files = {}
     for name, model, info, table in [
             ("binary", binary, {"metrics": {"loss": np.inf, "n": 3}}, frame),
-            ("pipeline", pipeline, {"schema": SCHEMA.to_dict()},
-             pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "color": np.where(X[:, 2] > 0, "red",
-                                                                         "blue"),
-                           "label": words}))]:
+            ("pipeline", pipeline, {"schema": SCHEMA.to_dict()}, with_color),
+            ("network", network, {"schema": SCHEMA.to_dict()}, with_color)]:
         path = directory / f"{name}.lograd"
         lograd.save(model, path, info=info)
         csv = directory / f"{name}.csv"
@@ -243,14 +249,15 @@ def test_every_mutated_model_loads_valid_or_is_one_user_error(models, tmp_path, 
             predictions = pd.read_csv(output)
             assert np.isfinite(predictions.filter(like="proba_").to_numpy()).all(), what
         output.unlink(missing_ok=True)
-    assert counts["refused"] > 400 and counts["loaded"] > 50, counts  # both outcomes exercised
+    assert counts["refused"] > 600 and counts["loaded"] > 75, counts  # both outcomes exercised
 
 
 def test_mutated_models_through_the_real_command_line(models, tmp_path):
     """A few of the mutated files through ``python -m lograd predict``: exit 2, one line."""
     cases = list(model_cases(models))
     picked = [next(case for case in cases if case[0].startswith(start))
-              for start in ("pipeline: replace at arrays", "binary: npy shape")]
+              for start in ("pipeline: replace at arrays", "binary: npy shape",
+                            "network: replace at arrays")]
     for i, (what, data, csv) in enumerate(picked):
         path = tmp_path / f"m{i}.lograd"
         path.write_bytes(data)
@@ -361,7 +368,8 @@ NAMED_MODEL_CASES = {
         d, lambda m: [m["arrays"].pop(f"scaler.{k}") for k in ("mean_", "scale_", "var_")]),
     "schema keys missing": lambda d: _changed_meta(d, lambda m: m["info"]["schema"].pop("columns")),
     "a .npy header claiming 10^6 x 10^6": lambda d: _huge_header(d, "coef_.npy"),
-    "a newer format": lambda d: _changed_meta(d, lambda m: m.update(format_version=2)),
+    "a newer format": lambda d: _changed_meta(
+        d, lambda m: m.update(format_version=FORMAT_VERSION + 1)),
 }
 
 

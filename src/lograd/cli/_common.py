@@ -201,15 +201,21 @@ _FLAGS = {"penalty": "--penalty", "solver": "--solver", "C": "--C", "l1_ratio": 
           "learning_rate": "--learning-rate", "max_iter": "--max-iter", "tol": "--tol",
           "batch_size": "--batch-size", "momentum": "--momentum",
           "class_weight": "--class-weight", "random_state": "--seed",
-          "checkpoint_every": "--checkpoint-every", "checkpoint": "--checkpoint"}
+          "checkpoint_every": "--checkpoint-every", "checkpoint": "--checkpoint",
+          "learning_rate_init": "--learning-rate", "hidden_layer_sizes": "--hidden",
+          "activation": "--activation", "alpha": "--alpha",
+          "early_stopping": "--early-stopping", "validation_fraction": "--validation-fraction",
+          "max_fun": "--max-fun"}
 _NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
 _ASSIGNMENT = re.compile(rf"(?<![\w'\"=.-])(?:parameter )?({_NAMES})=('[^']*'|\{{[^}}]*\}}|"
                          r"[^\s,;)]+)")
-_BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate|max_iter|batch_size|class_weight|"
-                   r"checkpoint_every)(?![\w=])")
+_BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate_init|learning_rate|max_iter|"
+                   r"batch_size|class_weight|checkpoint_every|hidden_layer_sizes|"
+                   r"validation_fraction|max_fun)(?![\w=])")
 # A workflow's parameter between backquotes: `output`, or with its value: `test_size=0`.
 _MARKED = re.compile(r"`(\w+)(?:=([^`]*))?`")
 _NEGATED = {"standardize": "--no-standardize", "fit_intercept": "--no-intercept"}
+_SWITCHES = {"early_stopping"}  # a flag that sets its parameter to True
 
 
 def as_flags(message: str, flags=None) -> str:
@@ -249,6 +255,8 @@ def _assigned(flag: str, name: str, value: str) -> str:
         return "the default, automatic --learning-rate"
     if name in _NEGATED and value == "False":
         return _NEGATED[name]
+    if name in _SWITCHES and value == "True":
+        return flag
     return f"{flag} {'none' if value == 'None' else value}"
 
 

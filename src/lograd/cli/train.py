@@ -11,14 +11,31 @@ from lograd.cli import _common
 from lograd.errors import UserError
 
 DEFAULT_OUTPUT = "model.lograd"
+MODELS = ("logistic", "mlp")
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
+# As lograd.models.mlp.ACTIVATIONS, lograd.estimators.mlp.INITS/SCHEDULES and
+# lograd.datasets.EXAMPLES (not imported: they load NumPy and scikit-learn, too slow for --help;
+# tests/cli/test_mlp_cli.py checks they are the same).
+ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+INITS = ("glorot", "he", "lecun", "small")
+SCHEDULES = ("constant", "invscaling", "adaptive")
+EXAMPLES = ("flower", "moons", "circles", "breast_cancer")
+# The flags of one model only: argparse's dest -> the flag.
+LOGISTIC_FLAGS = {"penalty": "--penalty", "C": "--C", "l1_ratio": "--l1-ratio",
+                  "no_intercept": "--no-intercept"}
+NETWORK_FLAGS = {"hidden": "--hidden", "activation": "--activation", "alpha": "--alpha",
+                 "init": "--init", "schedule": "--learning-rate-schedule",
+                 "early_stopping": "--early-stopping",
+                 "validation_fraction": "--validation-fraction", "max_fun": "--max-fun"}
 FLAGS = {"data": "DATA"}  # the workflow's parameters not named --like-this (see as_flags)
 
 DESCRIPTION = """\
-Train a logistic regression model by gradient descent (every derivative by backpropagation)
-and save it. Without DATA, trains on scikit-learn's bundled breast-cancer data (569 rows,
-30 features; target 'diagnosis': 0 = malignant, 1 = benign).
+Train a logistic regression model (--model logistic, the default) or a neural network
+(--model mlp: lograd.MLPClassifier, dense layers) by gradient descent, every derivative by
+backpropagation, and save it. Without DATA, trains on --example NAME or else scikit-learn's
+bundled breast-cancer data (569 rows, 30 features; target 'diagnosis': 0 = malignant,
+1 = benign).
 
 Shows the data, a progress bar (plain lines when stderr is not a terminal), then accuracy,
 log-loss, ROC AUC, precision, recall and F1 on the training rows and on held-out test rows.
@@ -31,7 +48,7 @@ DATA may also be a directory (all its files, sorted by name, one format) or a qu
 ('data/*.parquet'): the files are read as one table, a chunk at a time. Its rows are held out
 for testing row by row (seeded, not stratified). When the data does not fit the --memory
 budget, the encoded chunks are written to a spill directory and streamed from disk at every
-iteration (LogisticRegression's fit on dask arrays), so memory stays within the budget."""
+iteration (the estimator's fit on dask arrays), so memory stays within the budget."""
 
 EPILOG = """\
 examples:
@@ -40,7 +57,10 @@ examples:
   lograd train data.tsv --target 0 --features 1,2,5 --solver gd --learning-rate 0.5
   lograd train data.parquet --target y --penalty l1 --solver gd --C 0.1
   lograd train data/ --target y --memory 2G      # a directory; streamed if larger than 2 GiB
-  lograd train 'part-*.parquet' --target y --dask local:4"""
+  lograd train 'part-*.parquet' --target y --dask local:4
+  lograd train data.csv --target y --model mlp --hidden 20,7,5 --activation relu
+  lograd train --example flower --model mlp --hidden 4 --activation tanh --solver gd \\
+      --learning-rate 1.2 --max-iter 10000 --init small --alpha 0 --tol 0   # the course's net"""
 
 
 def configure(parser) -> None:
@@ -48,7 +68,13 @@ def configure(parser) -> None:
     parser.description, parser.epilog = DESCRIPTION, EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("data", nargs="?", metavar="DATA",
-                        help="the training data (default: the bundled breast-cancer data)")
+                        help="the training data (default: --example, else the bundled "
+                             "breast-cancer data)")
+    parser.add_argument("--example", choices=EXAMPLES, metavar="NAME",
+                        help="train on an example data set instead of DATA: flower (the "
+                             "course's planar data, 400 points), moons, circles (2-D, 200 "
+                             "points), breast_cancer (the bundled data); features x1, x2, "
+                             "..., target y")
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the column to predict, by name or 0-based index (negative counts "
                              "from the end); required with DATA unless it is an .npz with y")
@@ -72,7 +98,55 @@ def configure(parser) -> None:
                         help="print nothing but errors and warnings")
     _common.add_reading_options(parser)
     _add_model_options(parser)
+    _add_network_options(parser)
     _add_scale_options(parser)
+
+
+def _add_network_options(parser) -> None:
+    # MLPClassifier's defaults (checked against the code in tests/cli/test_mlp_cli.py).
+    group = parser.add_argument_group(
+        "networks (--model mlp; as lograd.MLPClassifier's parameters: its defaults are "
+        "--solver adam, --learning-rate 0.001 (learning_rate_init), --max-iter 200, "
+        "--momentum 0.9 for sgd, --alpha 0.0001; --penalty, --C, --l1-ratio and "
+        "--no-intercept are logistic regression's only)")
+    group.add_argument("--hidden", type=_hidden_units, metavar="UNITS",
+                       help="units of each hidden layer, comma-separated: 20,7,5 is three "
+                            "hidden layers (default: 100)")
+    group.add_argument("--activation", choices=ACTIVATIONS,
+                       help="of the hidden layers (default: relu); the output is a sigmoid "
+                            "for two classes, softmax for more")
+    group.add_argument("--alpha", type=_common.non_negative_float, metavar="A",
+                       help="L2 penalty on the weights, as scikit-learn's (default: 0.0001)")
+    group.add_argument("--init", choices=INITS,
+                       help="initial weights: glorot (scikit-learn's; default), he, lecun, "
+                            "small (randn * 0.01, the course's)")
+    group.add_argument("--learning-rate-schedule", dest="schedule", choices=SCHEDULES,
+                       help="sgd's step schedule (default: constant)")
+    group.add_argument("--early-stopping", action="store_true",
+                       help="hold out --validation-fraction of the training rows and stop "
+                            "when their accuracy stops improving (sgd, adam, gd)")
+    group.add_argument("--validation-fraction", type=_validation_fraction, metavar="FRACTION",
+                       help="rows held out by --early-stopping (default: 0.1)")
+    group.add_argument("--max-fun", type=_common.positive_int, metavar="N",
+                       help="most loss evaluations of lbfgs (default: 15000)")
+
+
+def _hidden_units(text: str) -> tuple:
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        units = ()
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(f"must be whole numbers >= 1, comma-separated, like "
+                                         f"20,7,5; got {text!r}")
+    return units
+
+
+def _validation_fraction(text: str) -> float:
+    value = _common.unit_interval(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), got {text!r}")
+    return value
 
 
 def _add_scale_options(parser) -> None:
@@ -94,7 +168,11 @@ def _add_model_options(parser) -> None:
     # The defaults stated here are LogisticRegression's (its module loads scikit-learn, too
     # slow for --help); tests/cli/test_help_cli.py checks each against the code.
     group = parser.add_argument_group(
-        "the model (as lograd.LogisticRegression's parameters; unset means its default)")
+        "the model (as lograd.LogisticRegression's parameters, or lograd.MLPClassifier's with "
+        "--model mlp; unset means the estimator's default)")
+    group.add_argument("--model", choices=MODELS, default="logistic",
+                       help="logistic: logistic regression (default); mlp: a neural network "
+                            "(see 'networks' below)")
     group.add_argument("--solver", choices=SOLVERS,
                        help="lbfgs (default; fast), gd (full-batch gradient descent, the "
                             "lecture's), sgd (mini-batches, one epoch per iteration), adam")
@@ -149,7 +227,8 @@ def run(args) -> int:
     result = workflows.train(
         args.data, target=args.target, features=args.features, exclude=args.exclude,
         keep=args.keep, delimiter=args.delimiter, header=args.header,
-        drop_missing=args.drop_missing, params=_estimator_params(args),
+        drop_missing=args.drop_missing, model=args.model, example=args.example,
+        params=_estimator_params(args),
         standardize=args.standardize, test_size=args.test_size, seed=args.seed,
         memory=args.memory, spill_dir=args.spill_dir, dask=args.dask, output=args.output,
         report=args.report, listener=_Printed(args.quiet))
@@ -162,17 +241,39 @@ def run(args) -> int:
 
 def _estimator_params(args) -> dict:
     """The estimator's parameters the flags set (the others keep its defaults)."""
+    network = args.model == "mlp"
+    other = LOGISTIC_FLAGS if network else NETWORK_FLAGS
+    for dest, flag in other.items():
+        if getattr(args, dest) not in (None, False):
+            raise UserError(f"{flag} is for --model {'logistic' if network else 'mlp'}, not "
+                            f"--model {args.model}")
+    if args.data is not None and args.example is not None:
+        raise UserError(f"--example {args.example}: give DATA or --example, not both")
     given = {
-        "solver": args.solver, "learning_rate": args.learning_rate, "C": args.C,
-        "l1_ratio": args.l1_ratio, "max_iter": args.max_iter, "tol": args.tol,
+        "solver": args.solver, "max_iter": args.max_iter, "tol": args.tol,
         "batch_size": args.batch_size, "checkpoint": args.checkpoint,
-        "checkpoint_every": args.checkpoint_every, "penalty": args.penalty,
+        "checkpoint_every": args.checkpoint_every,
     }
+    if network:
+        given.update({"learning_rate_init": args.learning_rate, "activation": args.activation,
+                      "hidden_layer_sizes": args.hidden, "alpha": args.alpha,
+                      "init": args.init, "learning_rate": args.schedule,
+                      "validation_fraction": args.validation_fraction,
+                      "max_fun": args.max_fun})
+        if args.early_stopping:
+            given["early_stopping"] = True
+    else:
+        given.update({"learning_rate": args.learning_rate, "C": args.C,
+                      "l1_ratio": args.l1_ratio, "penalty": args.penalty})
     params = {name: value for name, value in given.items() if value is not None}
     if args.penalty == "none":
         params["penalty"] = None
     if args.momentum is not None:
-        params["momentum"] = _momentum(args.momentum)
+        momentum = _momentum(args.momentum)
+        if network and momentum == "nesterov":
+            params["nesterovs_momentum"] = True  # sgd's Nesterov momentum (its default)
+        else:
+            params["momentum"] = momentum
     if args.class_weight is not None:
         params["class_weight"] = _class_weight(args.class_weight)
     if args.no_intercept:

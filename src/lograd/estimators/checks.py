@@ -155,3 +155,15 @@ def as_callback_list(callbacks) -> list:
     if callbacks is None:
         return []
     return [callbacks] if callable(callbacks) else list(callbacks)
+
+
+def check_estimator(est) -> None:
+    """Validate the hyper-parameters of a :class:`lograd.LogisticRegression` or a
+    :class:`lograd.MLPClassifier` as their fit does, without a fit's warnings (for the model
+    files and the commands, which check before any work)."""
+    from lograd.estimators.mlp import MLPClassifier, check_mlp_params
+
+    if isinstance(est, MLPClassifier):
+        check_mlp_params(est)
+    else:
+        check_params(est)

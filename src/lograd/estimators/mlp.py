@@ -223,7 +223,7 @@ class MLPClassifier(GradientClassifier):
         return (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
 
     def _check_params(self) -> None:
-        _check_mlp_params(self)
+        check_mlp_params(self)
 
     def _model(self, n_features, n_classes) -> MLP:
         return MLP(n_features, tuple(int(h) for h in self._hidden()), n_outputs(n_classes),
@@ -315,7 +315,7 @@ def _int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_mlp_params(est) -> None:
+def check_mlp_params(est) -> None:
     """Validate the hyperparameters of an :class:`MLPClassifier` before a fit."""
     sizes = est.hidden_layer_sizes
     sizes = (sizes,) if _int(sizes) else sizes

@@ -4,23 +4,33 @@ A model file (by convention ``*.lograd``) is a ZIP archive, readable with ``nump
 unzip tool, holding:
 
 ``meta.json``
-    ``format`` (always ``"lograd-model"``), ``format_version`` (an integer, currently
+    ``format`` (always ``"lograd-model"``), ``format_version`` (an integer, at most
     :data:`FORMAT_VERSION`), ``lograd_version``, ``created_utc``, ``estimator``
-    (``"lograd.LogisticRegression"``), ``params`` (the estimator's hyperparameters),
+    (``"lograd.LogisticRegression"`` or ``"lograd.MLPClassifier"``), ``params`` (the
+    estimator's hyperparameters),
     ``attributes`` (fitted scalars such as ``n_iter_``), ``arrays`` (the name, dtype and shape of
     each array below), ``scaler`` (true when the model standardizes its input) and ``info``
     (free JSON: the data schema, training metrics, ...).
 ``<name>.npy``
     One NumPy array per fitted array attribute: ``coef_``, ``intercept_``, ``classes_``,
     ``loss_curve_``, ``feature_names_in_`` when present, and ``scaler.mean_`` /
-    ``scaler.scale_`` / ``scaler.var_`` for a standardizing model.
+    ``scaler.scale_`` / ``scaler.var_`` for a standardizing model. A network's lists of arrays
+    are one member per layer: ``coefs_.0``, ``coefs_.1``, ... and ``intercepts_.0``, ...
+    (layer i's weights, shape (n_in, n_out), and biases, shape (n_out,)), besides
+    ``validation_scores_`` / ``validation_loss_curve_`` when it stopped early.
+
+Format version 1 holds logistic regressions only; version 2 adds networks (the estimator
+``"lograd.MLPClassifier"`` and its per-layer members). :func:`write` writes the oldest version
+that holds the model (a logistic regression is still a version-1 file, which older lograds
+read); :func:`read` reads both.
 
 Reading never unpickles (no array may hold Python objects): a model file cannot execute code.
 It is bounded: the archive's directory is checked before anything is unpacked (at most
 :data:`MAX_FILE_BYTES` in all, ``meta.json`` at most :data:`MAX_META_BYTES`), and each array's
 header must account for exactly its member's size before the array is allocated. A loaded model
-is validated completely: finite coefficients and intercepts of matching shapes, classes that
-match them (at least two, distinct), a scaler with finite means and positive scales, valid
+is validated completely: finite coefficients and intercepts of matching shapes (for a network,
+layers whose shapes chain, each layer's inputs the previous layer's outputs), classes that
+match the outputs (at least two, distinct), a scaler with finite means and positive scales, valid
 hyperparameters, and a data schema (``info["schema"]``) with as many features as the model.
 A file written by a newer format version, a foreign file and a damaged or inconsistent file are
 refused with one :class:`lograd.errors.UserError` naming the file and the problem; :func:`write`
@@ -52,13 +62,21 @@ from lograd.files.atomic import (
 )
 
 FORMAT = "lograd-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ESTIMATOR = "lograd.LogisticRegression"
+NETWORK = "lograd.MLPClassifier"
+#: Each estimator a model file may hold, and the first format version that holds it.
+ESTIMATORS = {ESTIMATOR: 1, NETWORK: 2}
 #: The fitted arrays and scalars of the estimator, and the scaler's arrays (``scaler.NAME``).
 FITTED = ("coef_", "intercept_", "classes_", "n_iter_", "loss_curve_", "n_features_in_",
           "feature_names_in_")
+#: A network's, besides its per-layer ``coefs_.i`` and ``intercepts_.i`` (see :func:`layers`).
+NETWORK_FITTED = ("classes_", "n_iter_", "loss_curve_", "n_features_in_", "feature_names_in_",
+                  "validation_scores_", "validation_loss_curve_", "t_", "best_loss_")
+LAYER_LISTS = ("coefs_", "intercepts_")
 SCALER = ("mean_", "scale_", "var_")
-_ARRAYS = {*FITTED, *(f"scaler.{name}" for name in (*SCALER, "feature_names_in_"))}
+_SCALER_ARRAYS = {f"scaler.{name}" for name in (*SCALER, "feature_names_in_")}
+_ARRAYS = {ESTIMATOR: {*FITTED, *_SCALER_ARRAYS}, NETWORK: {*NETWORK_FITTED, *_SCALER_ARRAYS}}
 #: The most a model file may unpack to (1.3e8 float64 coefficients), and its meta.json.
 MAX_FILE_BYTES = 1 << 30
 MAX_META_BYTES = 64 << 20
@@ -81,6 +99,9 @@ class SavedModel:
         The free-form metadata saved with the model (data schema, metrics, ...).
     meta : dict
         The whole ``meta.json`` (filled in by :func:`read`).
+    estimator : str
+        Which estimator: :data:`ESTIMATOR` (``coef_``, ``intercept_``) or :data:`NETWORK`
+        (``coefs_.0``, ..., ``intercepts_.0``, ...: see :func:`layer_arrays`).
     """
 
     params: dict
@@ -88,6 +109,7 @@ class SavedModel:
     attributes: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    estimator: str = ESTIMATOR
 
     @property
     def scaler(self) -> bool:
@@ -118,12 +140,14 @@ def write(path, saved: SavedModel) -> None:
     except TypeError as exc:
         raise UserError(f"lograd.save: {exc}") from None
     arrays = saved.arrays
+    if saved.estimator not in ESTIMATORS:
+        raise UserError(f"lograd.save: cannot save a {saved.estimator}")
     meta = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": ESTIMATORS[saved.estimator],
         "lograd_version": _version(),
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "estimator": ESTIMATOR,
+        "estimator": saved.estimator,
         "params": params,
         "attributes": attributes,
         "arrays": {k: {"dtype": v.dtype.str, "shape": list(v.shape)} for k, v in arrays.items()},
@@ -131,8 +155,9 @@ def write(path, saved: SavedModel) -> None:
         "info": info,
     }
     try:  # the checks of reading: a file that could not be read back is never written
-        _check_fitted(arrays, attributes)
-    except _Invalid as exc:
+        _check_declared_arrays(meta["arrays"], saved.scaler, saved.estimator)
+        _check_fitted(arrays, attributes, saved.estimator)
+    except (_Invalid, BadFile) as exc:
         raise UserError(f"lograd.save: cannot save this model: {exc}") from None
     payload = json_codec.dumps(meta, indent=2).encode()
     if len(payload) > MAX_META_BYTES or sum(a.nbytes for a in arrays.values()) > MAX_FILE_BYTES:
@@ -166,9 +191,11 @@ def read(path, check_params=None) -> SavedModel:
     ----------
     path : str or path-like
     check_params : callable, optional
-        ``check_params(params) -> None or a phrase``: what is wrong with the hyperparameters for
-        the estimator that will be built from them (the estimators' layer knows; this one does
-        not), checked after the fitted arrays and before the data schema.
+        ``check_params(estimator, params, arrays) -> None or a phrase``: what is wrong with the
+        hyperparameters for the estimator that will be built from them and the fitted arrays
+        (the estimators' layer knows: a network's activation, its hidden layers against the
+        arrays; this one does not), checked after the fitted arrays and before the data
+        schema.
 
     Returns
     -------
@@ -189,19 +216,21 @@ def read(path, check_params=None) -> SavedModel:
         with BoundedZip(path, "lograd model", MAX_FILE_BYTES) as archive:
             meta = _read_meta(archive)
             arrays = _read_arrays(archive, meta["arrays"])
-        _check_fitted(arrays, meta["attributes"])
-        problem = check_params(meta["params"]) if check_params is not None else None
+        estimator = meta["estimator"]
+        n_features = _check_fitted(arrays, meta["attributes"], estimator)
+        problem = (check_params(estimator, meta["params"], arrays) if check_params is not None
+                   else None)
         if problem:
             raise _Invalid(f"hyperparameters: {problem}")
         info = meta.get("info") or {}
-        _check_schema(info, arrays["coef_"].shape[1])
+        _check_schema(info, n_features)
     except BadFile as exc:
         raise UserError(f"model file {path}: {exc}") from None
     except _Invalid as exc:
         raise UserError(f"model file {path}: damaged ({exc})") from None
     except RecursionError:  # JSON nested thousands deep
         raise UserError(f"model file {path}: damaged (meta.json nests too deep)") from None
-    return SavedModel(meta["params"], arrays, meta["attributes"], info, meta)
+    return SavedModel(meta["params"], arrays, meta["attributes"], info, meta, estimator)
 
 
 def _read_meta(archive) -> dict:
@@ -226,23 +255,33 @@ def _read_meta(archive) -> dict:
         if not isinstance(meta[key], kind):
             raise BadFile(f"damaged meta.json ('{key}' is {_json_type(meta[key])}, not "
                           f"{_json_type(kind())})")
-    if meta["estimator"] != ESTIMATOR:
-        raise BadFile(f"unknown estimator {_shown(meta['estimator'])} (this lograd reads "
-                      f"{ESTIMATOR!r})")
+    estimator = meta["estimator"]
+    if estimator not in ESTIMATORS:
+        raise BadFile(f"unknown estimator {_shown(estimator)} (this lograd reads "
+                      f"{', '.join(map(repr, ESTIMATORS))})")
+    if ESTIMATORS[estimator] > version:
+        raise BadFile(f"damaged meta.json (estimator {estimator!r} in a format version "
+                      f"{version} file; it needs format version {ESTIMATORS[estimator]})")
     if not isinstance(meta.get("info", {}), dict | None):
         raise BadFile(f"damaged meta.json ('info' is {_json_type(meta['info'])}, not object)")
-    _check_declared_arrays(meta["arrays"], meta["scaler"])
+    _check_declared_arrays(meta["arrays"], meta["scaler"], estimator)
     return meta
 
 
-def _check_declared_arrays(declared, scaler) -> None:
-    required = {"coef_", "intercept_", "classes_"}
+def _check_declared_arrays(declared, scaler, estimator) -> None:
+    if estimator == NETWORK:
+        n_layers = _declared_layers(declared)
+        required = {"classes_", *(f"{name}.{i}" for name in LAYER_LISTS
+                                  for i in range(n_layers))}
+    else:
+        required = {"coef_", "intercept_", "classes_"}
     if scaler:
         required |= {f"scaler.{name}" for name in SCALER}
-    for name in required - set(declared):
+    for name in sorted(required - set(declared)):
         raise BadFile(f"damaged meta.json (no array {name})")
     for name, spec in declared.items():
-        if name not in _ARRAYS or (name.startswith("scaler.") and not scaler):
+        known = name in _ARRAYS[estimator] or (estimator == NETWORK and name in required)
+        if not known or (name.startswith("scaler.") and not scaler):
             raise BadFile(f"damaged meta.json (unexpected array {_shown(name)})")
         if (not isinstance(spec, dict) or not isinstance(spec.get("dtype"), str)
                 or not isinstance(spec.get("shape"), list)
@@ -266,31 +305,58 @@ def _read_arrays(archive, declared) -> dict:
     return arrays
 
 
+def _declared_layers(declared) -> int:
+    """The number of layers a network's ``meta.json`` declares: members ``coefs_.0`` to
+    ``coefs_.{L-1}`` (and the same intercepts), L >= 1, numbered without gaps."""
+    numbers = []
+    for name in declared:
+        prefix, dot, index = name.partition(".")
+        if prefix == "coefs_" and dot:
+            if not (index.isdigit() and index == str(int(index))):
+                raise BadFile(f"damaged meta.json (unexpected array {_shown(name)})")
+            numbers.append(int(index))
+    missing = next((i for i, n in enumerate(sorted(numbers)) if i != n), len(numbers))
+    if missing < len(numbers) or not numbers:
+        raise BadFile(f"damaged meta.json (no array coefs_.{missing})")
+    return len(numbers)
+
+
+def layer_arrays(arrays) -> tuple[list, list]:
+    """``(coefs, intercepts)``: a network's per-layer members as two lists, in layer order."""
+    n_layers = sum(1 for name in arrays if name.startswith("coefs_."))
+    return ([arrays[f"coefs_.{i}"] for i in range(n_layers)],
+            [arrays[f"intercepts_.{i}"] for i in range(n_layers)])
+
+
 # -- what a valid model is (checked on reading and before writing) ------------------------------
-def _check_fitted(arrays, attributes) -> None:
-    """Raise _Invalid unless the fitted arrays and scalars make a model that predicts."""
-    coef = _float_array(arrays, "coef_", ndim=2)
-    n_out, n_features = coef.shape
-    if n_out < 1 or n_features < 1:
-        raise _Invalid(f"coef_ has shape {coef.shape}")
-    intercept = _float_array(arrays, "intercept_", ndim=1)
-    if intercept.shape != (n_out,):
-        raise _Invalid(f"intercept_ has shape {intercept.shape}, coef_ {coef.shape}")
-    classes = arrays["classes_"]
-    if classes.ndim != 1 or classes.dtype.kind not in "biufU" or len(classes) < 2:
-        raise _Invalid(f"classes_ is not a list of at least two labels (shape {classes.shape})")
-    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
-        raise _Invalid("classes_ holds NaN or infinite labels")
-    if len(np.unique(classes)) != len(classes):
-        raise _Invalid("classes_ holds a label twice")
-    if n_out != (1 if len(classes) == 2 else len(classes)):
-        raise _Invalid(f"{len(classes)} classes but coef_ has {n_out} rows (expected "
-                       f"{1 if len(classes) == 2 else len(classes)})")
+def _check_fitted(arrays, attributes, estimator=ESTIMATOR) -> int:
+    """Raise _Invalid unless the fitted arrays and scalars make a model that predicts; return
+    its number of features."""
+    if estimator == NETWORK:
+        n_features, n_out = _check_layers(arrays)
+        output = "the last layer"
+        for name in ("validation_scores_", "validation_loss_curve_"):
+            if name in arrays:
+                _float_array(arrays, name, ndim=1, finite=False)
+        _check_count(attributes, arrays, "t_")
+        best = attributes.get("best_loss_")
+        if isinstance(best, bool) or not isinstance(best, float | int | None):
+            raise _Invalid(f"best_loss_ is {_shown(best)}, not a number")
+    else:
+        coef = _float_array(arrays, "coef_", ndim=2)
+        n_out, n_features = coef.shape
+        if n_out < 1 or n_features < 1:
+            raise _Invalid(f"coef_ has shape {coef.shape}")
+        intercept = _float_array(arrays, "intercept_", ndim=1)
+        if intercept.shape != (n_out,):
+            raise _Invalid(f"intercept_ has shape {intercept.shape}, coef_ {coef.shape}")
+        output = "coef_"
+    _check_classes(arrays["classes_"], n_out, output)
     if "loss_curve_" in arrays:
         _float_array(arrays, "loss_curve_", ndim=1, finite=False)
     _check_count(attributes, arrays, "n_iter_")
     if _check_count(attributes, arrays, "n_features_in_") not in (None, n_features):
-        raise _Invalid(f"n_features_in_ is not {n_features}, the columns of coef_")
+        raise _Invalid(f"n_features_in_ is not {n_features}, the model's inputs")
     for prefix in ("", "scaler."):
         names = arrays.get(f"{prefix}feature_names_in_")
         if names is not None and (names.dtype.kind != "U" or names.shape != (n_features,)
@@ -298,6 +364,42 @@ def _check_fitted(arrays, attributes) -> None:
             raise _Invalid(f"{prefix}feature_names_in_ is not {n_features} distinct names")
     if "scaler.mean_" in arrays:
         _check_scaler(arrays, attributes, n_features)
+    return n_features
+
+
+def _check_layers(arrays) -> tuple[int, int]:
+    """A network's layers: finite floats, each ``coefs_.i`` (n_in, n_out) with its
+    ``intercepts_.i`` (n_out,), each layer's n_in the previous layer's n_out. Returns
+    ``(n_features, n_outputs)``."""
+    coefs, intercepts = layer_arrays(arrays)
+    n_in = None
+    for i, (coef, intercept) in enumerate(zip(coefs, intercepts)):
+        coef = _float_array(arrays, f"coefs_.{i}", ndim=2)
+        if coef.shape[0] < 1 or coef.shape[1] < 1:
+            raise _Invalid(f"coefs_.{i} has shape {coef.shape}")
+        if n_in is not None and coef.shape[0] != n_in:
+            raise _Invalid(f"coefs_.{i} has shape {coef.shape}, but layer {i - 1} has {n_in} "
+                           "outputs")
+        intercept = _float_array(arrays, f"intercepts_.{i}", ndim=1)
+        if intercept.shape != (coef.shape[1],):
+            raise _Invalid(f"intercepts_.{i} has shape {intercept.shape}, coefs_.{i} "
+                           f"{coef.shape}")
+        n_in = coef.shape[1]
+    return coefs[0].shape[0], n_in
+
+
+def _check_classes(classes, n_out, output) -> None:
+    if classes.ndim != 1 or classes.dtype.kind not in "biufU" or len(classes) < 2:
+        raise _Invalid(f"classes_ is not a list of at least two labels (shape {classes.shape})")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise _Invalid("classes_ holds NaN or infinite labels")
+    if len(np.unique(classes)) != len(classes):
+        raise _Invalid("classes_ holds a label twice")
+    expected = 1 if len(classes) == 2 else len(classes)
+    if n_out != expected:
+        what = "rows" if output == "coef_" else "outputs"
+        raise _Invalid(f"{len(classes)} classes but {output} has {n_out} {what} (expected "
+                       f"{expected})")
 
 
 def _check_scaler(arrays, attributes, n_features) -> None:

@@ -2,9 +2,9 @@
 
 Three paths, chosen from the data and the memory budget:
 
-- a table in memory (one file, or the bundled breast-cancer data): stratified split, a
-  StandardScaler + LogisticRegression pipeline fitted in this process (or the estimator on a
-  Dask cluster, ``dask=True``);
+- a table in memory (one file, an example data set, or the bundled breast-cancer data):
+  stratified split, a StandardScaler + estimator pipeline fitted in this process (or the
+  estimator on a Dask cluster, ``dask=True``);
 - a directory or glob of files that fits the budget: read as one table, rows held out row by
   row (seeded, not stratified), then as above;
 - data larger than the budget: the encoded (standardized) chunks are spilled to disk and the
@@ -25,6 +25,8 @@ from lograd.errors import DivergenceError, UserError
 
 SPLIT_BY_ROW = "held out row by row, not stratified"
 _FORMAT_NAMES = {"parquet": "Parquet", "text": "text"}
+#: The estimators ``model`` names: (module, class) under lograd.estimators.
+MODELS = {"logistic": ("logistic", "LogisticRegression"), "mlp": ("mlp", "MLPClassifier")}
 
 
 class TrainListener:
@@ -61,10 +63,10 @@ class TrainResult:
 
     Attributes
     ----------
-    model : LogisticRegression or sklearn Pipeline
-        The fitted model as saved: ``Pipeline(StandardScaler, LogisticRegression)`` when
-        standardizing, else the estimator.
-    estimator : LogisticRegression
+    model : estimator or sklearn Pipeline
+        The fitted model as saved: ``Pipeline(StandardScaler, estimator)`` when standardizing,
+        else the estimator.
+    estimator : LogisticRegression or MLPClassifier
         The fitted estimator (the model's last step).
     metrics : dict
         ``{"train": {...}, "test": {...}}`` (see :func:`lograd.report.classification_metrics`);
@@ -97,17 +99,18 @@ class TrainResult:
 
 
 def train(data=None, *, target=None, features=None, exclude=None, keep=None, delimiter=None,
-          header=None, drop_missing=False, params=None, standardize=True, test_size=0.2,
-          seed=0, memory=None, spill_dir=None, dask=False, output=None, report=None,
-          listener=None, callbacks=()) -> TrainResult:
-    """Train a logistic regression model on a data file (or the bundled data); save it.
+          header=None, drop_missing=False, model="logistic", params=None, standardize=True,
+          test_size=0.2, seed=0, memory=None, spill_dir=None, dask=False, output=None,
+          report=None, listener=None, callbacks=(), example=None) -> TrainResult:
+    """Train a logistic regression model or a network on a data file (or the bundled data);
+    save it.
 
     Parameters
     ----------
     data : str or path-like, optional
         A CSV/TSV, Parquet, ``.npy`` or ``.npz`` file, a directory of such files or a glob
-        (``'parts/*.parquet'``); None: scikit-learn's bundled breast-cancer data (569 rows,
-        30 features, target 'diagnosis').
+        (``'parts/*.parquet'``); None: ``example``, or else scikit-learn's bundled
+        breast-cancer data (569 rows, 30 features, target 'diagnosis').
     target : str or int, optional
         The column to predict, by name or 0-based index (required with ``data`` unless it is
         an ``.npz`` with ``y``).
@@ -121,10 +124,13 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
         Whether the first line holds column names (default: detected).
     drop_missing : bool
         Leave out rows with a missing or non-finite value (default: such a value is an error).
+    model : {"logistic", "mlp"}
+        The estimator: ``lograd.LogisticRegression`` or ``lograd.MLPClassifier``.
     params : dict, optional
-        ``lograd.LogisticRegression``'s parameters (``solver``, ``C``, ``learning_rate``,
-        ``checkpoint``, ...); unset ones keep its defaults. ``random_state`` defaults to
-        ``seed``. ``class_weight`` may name integer classes by their text (``{"1": 2.0}``).
+        The estimator's parameters (``solver``, ``C``, ``learning_rate``, ``checkpoint``, ...;
+        for "mlp" ``hidden_layer_sizes``, ``activation``, ``learning_rate_init``, ...); unset
+        ones keep its defaults. ``random_state`` defaults to ``seed``. ``class_weight`` may
+        name integer classes by their text (``{"1": 2.0}``).
     standardize : bool
         Fit a ``StandardScaler`` on the training rows first (saved with the model).
     test_size : float in [0, 1)
@@ -150,6 +156,11 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
         Told the lines, the scan and the fit as they happen (default: nothing is shown).
     callbacks : sequence of callables
         More training callbacks, each called as ``callback(info)`` once per iteration.
+    example : str, optional
+        Without ``data``: one of :data:`lograd.datasets.EXAMPLES` (``"flower"``, the course's
+        planar data; ``"moons"``, ``"circles"``, ``"breast_cancer"``), as
+        :func:`lograd.datasets.load_example` gives it, features ``x1``, ``x2``, ... and target
+        ``y``.
 
     Returns
     -------
@@ -163,7 +174,8 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
         written then (an old model file stays as it was).
     """
     run = _Run(data=_path(data), target=target, features=features, exclude=exclude, keep=keep,
-               delimiter=delimiter, header=header, drop_missing=drop_missing,
+               delimiter=delimiter, header=header, drop_missing=drop_missing, model=model,
+               example=example,
                params=dict(params or {}), standardize=standardize, test_size=test_size,
                seed=seed, spill_dir=spill_dir, dask=bool(dask), output=_path(output),
                report=_path(report), listener=listener or TrainListener(),
@@ -171,6 +183,10 @@ def train(data=None, *, target=None, features=None, exclude=None, keep=None, del
     from lograd.files import filesets
     from lograd.workflows import _cluster
 
+    if model not in MODELS:
+        raise UserError(f"`model` {model!r}: expected one of {', '.join(MODELS)}")
+    if example is not None and run.data is not None:
+        raise UserError("`example` and `data`: give one of them, not both")
     _check_outputs(run)  # before any work
     if spill_dir is not None and not os.path.isdir(spill_dir):
         raise UserError(f"`spill_dir` {spill_dir}: no such directory")
@@ -194,6 +210,8 @@ class _Run:
     delimiter: object
     header: object
     drop_missing: bool
+    model: str
+    example: object
     params: dict
     standardize: bool
     test_size: float
@@ -232,20 +250,33 @@ def _check_outputs(run) -> None:
 
 # -- in memory ---------------------------------------------------------------------------------
 def _load(run):
-    """The training table: the data file, or the bundled breast-cancer data."""
+    """The training table: the data file, an example, or the bundled breast-cancer data."""
     from lograd.files.tables import check_classes, load_default, read_table
 
     if run.data is None:
         if any(v is not None for v in (run.target, run.features, run.exclude, run.keep)):
             raise UserError("`target`/`features`/`exclude`/`keep` need a `data` file (without "
                             "`data` the bundled breast-cancer data is used)")
-        table = load_default()
+        table = load_default() if run.example in (None, "breast_cancer") else \
+            _example(run.example)
     else:
         table = read_table(run.data, target=run.target, features=run.features,
                            delimiter=run.delimiter, header=run.header,
                            drop_missing=run.drop_missing, exclude=run.exclude, keep=run.keep)
     check_classes(table.y, table.source, table.schema.target)
     return table
+
+
+def _example(name):
+    """An example data set of :func:`lograd.datasets.load_example` as a table with columns
+    x1, x2, ... and target y."""
+    from lograd.datasets import load_example
+    from lograd.files.tables import Schema, Table
+
+    X, y, _ = load_example(name)
+    names = [f"x{j + 1}" for j in range(X.shape[1])]
+    schema = Schema(columns=names, target="y", header=True, file_columns=[*names, "y"])
+    return Table(X, y, names, schema, source=f"example {name!r} (lograd.datasets)")
 
 
 def _train_in_memory(run, table, split=None, how="stratified", note=None) -> TrainResult:
@@ -321,15 +352,23 @@ def _check_stratifiable(table, test_size) -> None:
 
 # -- the estimator and its fit -------------------------------------------------------------------
 def _estimator(run, y):
-    """The LogisticRegression of ``run.params``, checked now (before reading more or training)."""
-    from lograd.estimators.checks import check_params
-    from lograd.estimators.logistic import LogisticRegression
+    """The estimator of ``run.model`` and ``run.params``, checked now (before reading more or
+    training)."""
+    import importlib
 
+    from lograd.estimators.checks import check_estimator
+
+    module, name = MODELS[run.model]
+    cls = getattr(importlib.import_module(f"lograd.estimators.{module}"), name)
     params = {"random_state": run.seed, **run.params}
+    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
+    if unknown:
+        raise UserError(f"`params`: {name} has no parameter {unknown[0]!r} (`model` "
+                        f"{run.model!r})")
     if params.get("class_weight") is not None:
         params["class_weight"] = _class_weight(params["class_weight"], y)
-    estimator = LogisticRegression(**params)
-    check_params(estimator)
+    estimator = cls(**params)
+    check_estimator(estimator)
     if params.get("checkpoint") is not None:
         from lograd.files.checkpoints import resume_note
 
@@ -427,6 +466,8 @@ def _failed_fit(run, estimator, exc) -> str:
         if run.params.get("class_weight") not in (None, "balanced"):
             advice.append("give smaller `class_weight` values")
         advice.append("or use `solver='gd'`")
+    elif run.model == "mlp":
+        advice = ["lower `learning_rate_init`"]
     elif estimator.solver == "adam":
         advice = ["lower `learning_rate` (adam's default is 0.05)"]
     elif run.params.get("learning_rate") is not None:
