@@ -137,6 +137,35 @@ def test_the_flower_command_reaches_the_courses_accuracy(lograd, tmp_path):
     assert metric(result.stdout, "accuracy") == pytest.approx(accuracy, abs=5e-5)
 
 
+@pytest.mark.slow  # 10000 full-batch iterations: about 10 s
+def test_the_issues_flower_command_takes_the_courses_settings(lograd, tmp_path):
+    """The command as the course's learner types it: the settings it leaves out (10,000
+    iterations from randn*0.01 weights, no penalty, no early stop) are the course's, and said."""
+    out = tmp_path / "flower.lograd"
+    result = lograd("train", "--example", "flower", "--model", "mlp", "--hidden", "4",
+                    "--activation", "tanh", "--solver", "gd", "--learning-rate", "1.2", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert ("the course's settings for the flower network: --max-iter 10000, --init small, "
+            "--alpha 0, --tol 0 (set one to change it)") in result.stdout
+    assert "trained in 10000 iterations" in result.stdout
+    assert metric(result.stdout, "accuracy") >= 0.90  # training rows, as the course reports
+    net = estimator(out)
+    assert (net.max_iter, net.init, net.alpha, net.tol) == (10000, "small", 0.0, 0.0)
+
+
+def test_a_flag_given_overrides_the_courses_setting(lograd, tmp_path):
+    result = lograd("train", "--example", "flower", "--model", "mlp", "--hidden", "4",
+                    "--solver", "gd", "--max-iter", "30", "--alpha", "0.01",
+                    "-o", tmp_path / "m.lograd")
+    assert result.returncode == 0, result.stderr
+    assert ("the course's settings for the flower network: --init small, --tol 0 "
+            "(set one to change it)") in result.stdout
+    assert "trained in 30 iterations" in result.stdout
+    assert estimator(tmp_path / "m.lograd").alpha == 0.01
+    logistic = lograd("train", "--example", "flower", "-o", tmp_path / "l.lograd")
+    assert logistic.returncode == 0 and "course's settings" not in logistic.stdout
+
+
 def test_the_example_data_sets_train_and_name_their_columns(lograd, tmp_path):
     out = tmp_path / "m.lograd"
     result = lograd("train", "--example", "moons", "--model", "mlp", "--hidden", "6",

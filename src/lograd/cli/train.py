@@ -60,7 +60,7 @@ examples:
   lograd train 'part-*.parquet' --target y --dask local:4
   lograd train data.csv --target y --model mlp --hidden 20,7,5 --activation relu
   lograd train --example flower --model mlp --hidden 4 --activation tanh --solver gd \\
-      --learning-rate 1.2 --max-iter 10000 --init small --alpha 0 --tol 0   # the course's net"""
+      --learning-rate 1.2        # the course's net (and its settings: --max-iter 10000 ...)"""
 
 
 def configure(parser) -> None:
@@ -74,7 +74,8 @@ def configure(parser) -> None:
                         help="train on an example data set instead of DATA: flower (the "
                              "course's planar data, 400 points), moons, circles (2-D, 200 "
                              "points), breast_cancer (the bundled data); features x1, x2, "
-                             "..., target y")
+                             "..., target y; flower with --model mlp takes the course's "
+                             "settings for the flags left out")
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the column to predict, by name or 0-based index (negative counts "
                              "from the end); required with DATA unless it is an .npz with y")
