@@ -1,14 +1,15 @@
 """Where the fused dense kernel's time goes beyond one read of X: the kernel with parts removed.
 
-    python3 bench/profile_kernel.py [--n 1000000] [--d 100] [--dtype float64]
+    python3 bench/profile_kernel.py [--n 1000000] [--d 100] [--dtype float64] [--variant measure]
 
 The first variants are a 4-rows-at-a-time loop over X with less work per row, without prefetch;
 the differences between their rows are the costs of the parts: the four dot products, the
 gradient update, the exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the
 loss. Then lograd's kernel (``lograd.losses._k_dense_binary``: exp in vectorised blocks,
-prefetching the rows 64 ahead), and the same kernel recompiled from its source with one part
-taken out at a time (``ABLATIONS``): what each part costs beyond the prefetched read of X (the
-second row).
+prefetching rows ahead) in the variant this CPU chose (``--variant``: ``measure`` now, as on
+first use; ``cached``; or ``BLOCK,PREFETCH_KIB``), the same variant without software prefetch,
+and the kernel recompiled from its source with one part taken out at a time (``ABLATIONS``,
+in the chosen variant): what each part costs beyond the faster read of X (the first two rows).
 Times are the minimum and median of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -23,8 +24,8 @@ import numba
 import numpy as np
 from bench_speed import OtherLoad, _read_all, _read_all_prefetched, dense_problem, run_times
 
-from lograd import losses
-from lograd.losses import _dense_binary
+from lograd import kernel_tuning, losses
+from lograd.losses import DenseVariant, _dense_binary, dense_binary_variant
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -109,11 +110,19 @@ def main():
     parser.add_argument("--d", type=int, default=100)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--variant", default="measure",
+                        help="'measure', 'cached' or BLOCK,PREFETCH_KIB (e.g. 16,32)")
     args = parser.parse_args()
     X, y = dense_problem(args.n, args.d, np.dtype(args.dtype))
     w = (np.random.default_rng(1).standard_normal(args.d) * 0.1).astype(X.dtype)
     b, s = np.zeros((), X.dtype), np.empty(0, X.dtype)
     chunks = 4 * numba.get_num_threads()
+    if args.variant in ("measure", "cached"):
+        variant = dense_binary_variant(X, w, b, y, retune=args.variant == "measure")
+    else:
+        variant = DenseVariant(*(int(v) for v in args.variant.split(",")))
+        kernel_tuning.use(losses.DENSE_BINARY_KERNEL, X.dtype, variant)
+    ahead = variant.rows_ahead(X.shape[1] * X.itemsize)
     variants = {
         "one read of X": lambda: _read_all(X, chunks),
         "one read of X, prefetching 64 rows ahead": lambda: _read_all_prefetched(X, chunks),
@@ -121,12 +130,14 @@ def main():
         "+ gradient update (no exp/log)": lambda: _variant(X, w, y, chunks, True, 0),
         "+ math.exp and division for σ(z)": lambda: _variant(X, w, y, chunks, True, 1),
         "+ one log1p per row": lambda: _variant(X, w, y, chunks, True, 2),
-        "lograd's kernel (blocks of 32: vectorised exp, one log1p, prefetch)":
-            lambda: _dense_binary(X, w, b, y, s),
+        f"lograd's kernel ({variant})": lambda: _dense_binary(X, w, b, y, s),
+        "lograd's kernel without software prefetch":
+            lambda: _dense_binary(X, w, b, y, s, variant._replace(prefetch_kib=0)),
     }
     y_x = y.astype(X.dtype)
     for name, kernel in ablated_kernels().items():
-        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, chunks)
+        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, variant.block, ahead,
+                                                      chunks)
     load = OtherLoad()
     times = {name: [] for name in variants}
     for f in variants.values():
@@ -134,10 +145,12 @@ def main():
     for _ in range(args.repeats):  # interleaved, so a burst of load hits every variant alike
         for name, f in variants.items():
             times[name].extend(run_times(f, 1)[:1])
-    read = np.median(times["one read of X"])
-    print(f"X: {args.n:,} x {args.d} {args.dtype} ({X.nbytes / 1e6:.0f} MB), "
-          f"{numba.get_num_threads()} threads")
-    print("| variant | min | median | median / read |")
+    read = min(np.median(times["one read of X"]),
+               np.median(times["one read of X, prefetching 64 rows ahead"]))
+    print(f"CPU: {kernel_tuning.cpu_model()}; X: {args.n:,} x {args.d} {args.dtype} "
+          f"({X.nbytes / 1e6:.0f} MB), {numba.get_num_threads()} threads; kernel variant: "
+          f"{variant}")
+    print("| variant | min | median | median / faster read |")
     print("|---|---|---|---|")
     for name, t in times.items():
         print(f"| {name} | {min(t) * 1e3:.1f} ms | {np.median(t) * 1e3:.1f} ms "

@@ -29,12 +29,14 @@ gradient do not fit in L2 together also takes two passes (see _SPARSE_ONE_PASS_M
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from lograd import ops
+from lograd import kernel_tuning, ops
 from lograd.engine import Tensor, apply, defop
 
 try:
@@ -52,8 +54,6 @@ _PARTIALS_BYTES_MAX = 64 * 2**20  # per-chunk gradient accumulators (n_chunks, d
 # d-vectors no longer fit in L2 together (measured: d = 1e5 float64 on a 2 MB L2 took 1.5x
 # longer in one pass than in two), the kernel makes two passes: z and r first, then the scatter.
 _SPARSE_ONE_PASS_MAX_BYTES = 256 * 2**10
-_BLOCK = 32  # rows per block of the dense binary kernel (δ of _log1p_sum stays below 2^32)
-_AHEAD = 64  # the dense binary kernel asks for row i + _AHEAD while it works on row i
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
 _INV_LN2 = 1.44269504088896338700e00
 
@@ -236,10 +236,72 @@ def _on_threads(kernel, *args):
         numba.set_num_threads(threads)
 
 
-def _dense_binary(X, w, b, y, s):
+class DenseVariant(NamedTuple):
+    """One way to run the dense binary kernel. Every variant computes the same loss and gradient
+    (they differ in rounding only); which is fastest depends on the CPU (see
+    :mod:`lograd.kernel_tuning`)."""
+
+    block: int  # rows per block: their dot products, then their exp, then their updates
+    prefetch_kib: int  # how far ahead of the rows in work the kernel prefetches, KiB of X; 0: not
+
+    def rows_ahead(self, row_bytes: int) -> int:
+        """The prefetch distance in rows of ``row_bytes`` (0: no software prefetch)."""
+        if not self.prefetch_kib:
+            return 0
+        return max(4, -(-self.prefetch_kib * 1024 // row_bytes))  # (at least past this group)
+
+    def __str__(self) -> str:
+        ahead = (f"prefetch {self.prefetch_kib} KiB ahead" if self.prefetch_kib
+                 else "no software prefetch")
+        return f"blocks of {self.block} rows, {ahead}"
+
+
+#: The variants measured on first use; DENSE_BINARY_DEFAULT runs until then (or without tuning).
+DENSE_BINARY_VARIANTS = tuple(DenseVariant(block, prefetch_kib) for block in (16, 32)
+                              for prefetch_kib in (0, 8, 16, 32, 64))
+DENSE_BINARY_DEFAULT = DenseVariant(16, 32)
+#: The cache's name for this kernel and its candidates (a new name when either changes).
+DENSE_BINARY_KERNEL = "dense_binary-1"
+
+
+def _dense_binary(X, w, b, y, s, variant=None):
+    """Sums of the loss and gradients over C-contiguous X; ``variant`` None: this CPU's choice."""
     n, d = X.shape
-    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s, _n_chunks(n, d, X.itemsize))
+    if variant is None:
+        variant = dense_binary_variant(X, w, b, y)
+    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s, variant.block,
+                               variant.rows_ahead(d * X.itemsize), _n_chunks(n, d, X.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum()
+
+
+def dense_binary_variant(X, w=None, b=None, y=None, *, retune=False) -> DenseVariant:
+    """The variant of the dense binary kernel that runs on X: this CPU's fastest for X's dtype.
+
+    The first X of at least :data:`lograd.kernel_tuning.TUNE_MIN_BYTES` is used to measure
+    them (on slices of its rows, with ``w``, ``b``, ``y`` or zeros); ``retune`` measures again.
+    """
+    large = X.nbytes >= kernel_tuning.TUNE_MIN_BYTES
+    return kernel_tuning.choose(DENSE_BINARY_KERNEL, X.dtype, DENSE_BINARY_VARIANTS,
+                                DENSE_BINARY_DEFAULT,
+                                (lambda: _timed_on_slices(X, w, b, y)) if large else None,
+                                retune=retune)
+
+
+def _timed_on_slices(X, w, b, y):
+    """``run(variant)``: one unweighted kernel call on the next slice of X's rows, in turn, so
+    that no call finds its rows in cache from the call before (the slices add up to all of X)."""
+    n, d = X.shape
+    rows = min(n, max(4096, kernel_tuning.SLICE_BYTES // (d * X.itemsize)))
+    w = np.zeros(d, X.dtype) if w is None else w
+    b = np.zeros((), X.dtype) if b is None else b
+    y = np.zeros(n, X.dtype) if y is None else y
+    no_weights = np.empty(0, X.dtype)
+    starts = itertools.cycle(range(0, n - rows + 1, rows))
+
+    def run(variant):
+        start = next(starts)
+        _dense_binary(X[start:start + rows], w, b, y[start:start + rows], no_weights, variant)
+    return run
 
 
 def _dense_multinomial(X, w, b, y, s):
@@ -394,21 +456,18 @@ def _exp_parts(x):
 
 
 @_jit
-def _k_dense_binary(X, w, b, y, s, n_chunks):
+def _k_dense_binary(X, w, b, y, s, block, ahead, n_chunks):
     """X (n, d), w (d,), y (n,), s (n,) or (0,) -> per chunk: loss sum, Σ r_i x_i, Σ r_i.
 
-    Rows go in blocks of 32 (_BLOCK), each in three steps: the dot products z = X_blk w, four
-    rows at a time (they share each load of w); then e = exp(-|z|), σ(z) and r for the block in
-    vectorised loops; then g += Σ r_i x_i, four rows at a time, while the block (25.6 KB at
-    d = 100, float64) is still in L1. X is read from memory once; the loss's log1p is taken once
-    per block (see :func:`_log1p_sum`). A chunk's last rows (< 32) go one by one.
-    Measured (bench/profile_kernel.py): blocks of 32 beat 16 and 64, and updating right after
-    each group's dot products. One core streams X only as fast as its few outstanding cache
-    misses allow, and the exp step issues none: the kernel therefore prefetches the rows _AHEAD
-    ahead, so that memory keeps working while it computes. Measured against a plain read loop
-    over X (2 threads, quiet machine): float64 1.23x -> 0.98x, float32 1.39x -> 1.05x with the
-    prefetches in the dot-product loop; spreading them over both row loops (two rows in each)
-    and four side-by-side products in _log1p_sum took another ~10% off, in both dtypes.
+    Rows go in blocks of ``block`` rows (a multiple of 4), each in three steps: the dot
+    products z = X_blk w, four rows at a time (they share each load of w); then e = exp(-|z|),
+    σ(z) and r for the block in vectorised loops; then g += Σ r_i x_i, four rows at a time,
+    while the block is still in L1. X is read from memory once; the loss's log1p is taken once
+    per block (see :func:`_log1p_sum`). A chunk's last rows (fewer than a block) go one by one.
+    One core streams X only as fast as its outstanding cache misses allow, and the exp step
+    issues none: with ``ahead`` > 0 the kernel prefetches the rows ``ahead`` rows on, spread
+    over both row loops, so that memory keeps working while it computes (0: no prefetch).
+    Which block and distance are fastest depends on the CPU (:class:`DenseVariant`).
     """
     n, d = X.shape
     as_x = X.dtype.type  # r is cast to X's dtype: float32 rows update in float32 SIMD
@@ -419,41 +478,45 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(c, n_chunks, n)
         g = grad_w[c]
-        z_blk = np.empty(_BLOCK)
-        e_blk = np.empty(_BLOCK)
-        r_blk64 = np.empty(_BLOCK)
-        r_blk = np.empty(_BLOCK, dtype=X.dtype)
-        two_k = np.empty(_BLOCK, dtype=np.int64)  # 2^k built from its float64 bit pattern
+        z_blk = np.empty(block)
+        e_blk = np.empty(block)
+        r_blk64 = np.empty(block)
+        r_blk = np.empty(block, dtype=X.dtype)
+        two_k = np.empty(block, dtype=np.int64)  # 2^k built from its float64 bit pattern
         two_k_float = two_k.view(np.float64)
         loss_c = 0.0  # chunk sums live in registers: threads write loss[c] once (no false sharing)
         grad_b_c = 0.0
         i0 = start
-        while i0 + _BLOCK <= stop:
-            for q in range(0, _BLOCK, 4):  # (prefetches spread over both row loops)
-                _prefetch_rows2(X, min(i0 + q + _AHEAD, n - 2))
+        while i0 + block <= stop:
+            y_blk = y[i0:i0 + block]  # (a view indexed from 0: y[i0 + t] compiles to a gather)
+            for q in range(0, block, 4):
+                if ahead:
+                    _prefetch_rows2(X, min(i0 + q + ahead, n - 2))
                 _dot4(X, w, b, i0 + q, z_blk, q)
-            for t in range(_BLOCK):
+            for t in range(block):
                 e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))
                 two_k[t] = (np.int64(k) + 1023) << 52
-            for t in range(_BLOCK):  # vectorised: no calls, no branches but selects
+            for t in range(block):  # vectorised: no calls, no branches but selects
                 e = e_blk[t] * two_k_float[t]
                 e_blk[t] = e
                 z = z_blk[t]
-                r_blk64[t] = (1.0 if z >= 0 else e) / (1.0 + e) - y[i0 + t]  # σ(z) - y
-                z_blk[t] = max(z, 0.0) - y[i0 + t] * z  # now the loss without log1p(e)
+                r_blk64[t] = (1.0 if z >= 0 else e) / (1.0 + e) - y_blk[t]  # σ(z) - y
+                z_blk[t] = max(z, 0.0) - y_blk[t] * z  # now the loss without log1p(e)
             if weighted:
-                for t in range(_BLOCK):
-                    r_blk64[t] *= s[i0 + t]
-                    loss_c += s[i0 + t] * (z_blk[t] + math.log1p(e_blk[t]))
+                s_blk = s[i0:i0 + block]
+                for t in range(block):
+                    r_blk64[t] *= s_blk[t]
+                    loss_c += s_blk[t] * (z_blk[t] + math.log1p(e_blk[t]))
             else:
                 loss_c += z_blk.sum() + _log1p_sum(e_blk)
-            for t in range(_BLOCK):
+            for t in range(block):
                 grad_b_c += r_blk64[t]
                 r_blk[t] = as_x(r_blk64[t])
-            for q in range(0, _BLOCK, 4):
-                _prefetch_rows2(X, min(i0 + q + 2 + _AHEAD, n - 2))
+            for q in range(0, block, 4):
+                if ahead:
+                    _prefetch_rows2(X, min(i0 + q + 2 + ahead, n - 2))
                 _update4(X, g, i0 + q, r_blk, q)
-            i0 += _BLOCK
+            i0 += block
         for last in range(i0, stop):
             x = X[last]
             z = b
