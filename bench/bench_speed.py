@@ -320,7 +320,7 @@ def section_step(report, args):
     report("Every variant of the dense kernel, called directly on the whole X (interleaved "
            "with the two reads, "
            f"{args.step_repeats} rounds); the first-use measurement's median per call is for "
-           f"its {kernel_tuning.SLICE_BYTES // 2**20} MiB slices")
+           f"its {kernel_tuning.SLICE_BYTES // 2**20} MiB slices, on one thread")
     report.table(["dtype", "variant", "median", "min", "median / faster read of X",
                   "first-use measurement"], variant_rows)
     report("The estimator's iteration against the kernel's: `LogisticRegression(solver='gd', "

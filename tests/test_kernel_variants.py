@@ -114,12 +114,15 @@ CANDIDATES = DENSE_BINARY_VARIANTS[:3]
 DEFAULT = CANDIDATES[1]
 
 
-def fake_measure(medians, spread=0.01, calls=None):
-    """A stand-in for kernel_tuning.measure that returns the given medians (seconds)."""
+def fake_measure(medians, spread=0.01, calls=None, rounds=9):
+    """A stand-in for kernel_tuning.measure: each candidate's rounds scatter by ``spread``
+    around the given median (seconds), the same way in every round (so they pair)."""
+    wiggle = np.linspace(-spread, spread, rounds)
+
     def measure(candidates, run):
         if calls is not None:
             calls.append(list(candidates))
-        return dict(medians), {c: spread for c in candidates}, 0.05
+        return {c: list(medians[c] * (1 + wiggle)) for c in candidates}, 0.05
     return measure
 
 
@@ -135,7 +138,8 @@ def test_the_fastest_variant_is_chosen_and_cached(monkeypatch, own_cache):
     assert choose() == CANDIDATES[2]
     assert choose() == CANDIDATES[2] and len(calls) == 1  # measured once per process
     made = kernel_tuning.choice("test-kernel", np.float64)
-    assert made.source == "measured" and made.saved and made.medians == medians
+    assert made.source == "measured" and made.saved
+    assert made.medians == pytest.approx(medians)
     entry = json.loads(own_cache.read_text())["choices"][kernel_tuning.cpu_model()]
     assert entry["test-kernel float64"]["variant"] == CANDIDATES[2]._asdict()
     assert not [p for p in own_cache.parent.iterdir() if p.name != own_cache.name]  # no temp
@@ -151,6 +155,31 @@ def test_the_default_stays_unless_another_is_clearly_faster(monkeypatch):
     near = {CANDIDATES[0]: 1.0e-3, CANDIDATES[1]: 1.01e-3, CANDIDATES[2]: 2e-3}
     monkeypatch.setattr(kernel_tuning, "measure", fake_measure(near))
     assert choose() == DEFAULT  # 1% slower: within TIE, the measurement's noise
+
+
+def test_a_winner_must_win_round_by_round():
+    """Paired by round: a candidate faster in the median but not in most rounds does not win
+    (a busy machine), one that is faster in every round does."""
+    default, other, steady = "default", "lucky", "steady"
+    times = {default: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+             other: [0.5, 0.5, 0.5, 1.5, 1.5, 1.5],  # median 1.0 ... or half of its rounds
+             steady: [0.9, 0.9, 0.95, 0.9, 0.9, 0.9]}
+    assert kernel_tuning.faster_than_default(times, default) == steady
+    times[other] = [0.5, 0.5, 0.5, 0.5, 1.5, 1.5]  # median 0.5, but faster in 4 of 6 rounds
+    assert kernel_tuning.faster_than_default(times, default) == other
+    times[other] = [0.5, 0.5, 0.5, 1.5, 1.5, 1.5, 1.5]  # faster in 3 of 7: not 2 of 3
+    times[default], times[steady] = [1.0] * 7, [1.0] * 7
+    assert kernel_tuning.faster_than_default(times, default) == default
+
+
+def test_too_few_rounds_keep_the_default_uncached(monkeypatch, own_cache):
+    """A machine so busy that the measurement ran out of time before MIN_ROUNDS rounds."""
+    monkeypatch.setattr(kernel_tuning, "measure", fake_measure(
+        {CANDIDATES[0]: 1e-3, CANDIDATES[1]: 2e-3, CANDIDATES[2]: 2e-3},
+        rounds=kernel_tuning.MIN_ROUNDS - 1))
+    assert choose() == DEFAULT
+    made = kernel_tuning.choice("test-kernel", np.float64)
+    assert made.source == "measured" and not made.saved and not own_cache.exists()
 
 
 def test_small_data_runs_the_default_without_measuring(monkeypatch):
@@ -281,13 +310,21 @@ def test_the_cpu_model_names_something():
 # -- the measurement protocol (nothing timed is asserted) ---------------------------------------
 def test_measure_interleaves_every_candidate_in_rotating_order():
     order = []
-    medians, spreads, seconds = kernel_tuning.measure(["a", "b", "c"], order.append, seconds=0,
-                                                      min_rounds=4, max_rounds=10)
+    times, seconds = kernel_tuning.measure(["a", "b", "c"], order.append, seconds=1.0,
+                                           min_rounds=2, max_rounds=4, clock=lambda: 0.0)
     warmup, rounds = order[:3], [order[i:i + 3] for i in range(3, len(order), 3)]
     assert warmup == ["a", "b", "c"]
     assert rounds == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
-    assert set(medians) == set(spreads) == {"a", "b", "c"}
-    assert all(t >= 0 for t in medians.values()) and seconds >= 0
+    assert {c: len(t) for c, t in times.items()} == {"a": 4, "b": 4, "c": 4}
+    assert all(x >= 0 for t in times.values() for x in t) and seconds >= 0
+
+
+def test_measure_gives_up_on_a_machine_too_busy_to_time():
+    """Rounds that take longer than 3x the budget end the measurement early."""
+    clock = iter(range(1000))
+    times, _ = kernel_tuning.measure(["a", "b"], lambda c: None, seconds=0.5, min_rounds=5,
+                                     max_rounds=10, clock=lambda: next(clock))
+    assert len(times["a"]) == len(times["b"]) == 1  # one round took 5 "s" > 3 x 0.5 s
 
 
 def test_large_data_is_measured_on_slices_that_cover_it_in_turn(monkeypatch):
@@ -305,8 +342,7 @@ def test_large_data_is_measured_on_slices_that_cover_it_in_turn(monkeypatch):
             run(candidate)
         monkeypatch.setattr(losses, "_dense_binary", real)
         fastest = DENSE_BINARY_VARIANTS[-1]
-        return ({c: 1e-3 if c == fastest else 2e-3 for c in candidates},
-                {c: 0.0 for c in candidates}, 0.01)
+        return {c: [1e-3 if c == fastest else 2e-3] * 9 for c in candidates}, 0.01
 
     monkeypatch.setattr(kernel_tuning, "measure", measure)
     fused = loss_and_grads(fused_data_loss, X, Y, s, w0, b0)  # the first call measures ...
@@ -328,3 +364,16 @@ def test_small_data_never_measures(monkeypatch):
     loss_and_grads(fused_data_loss, X, Y, s, w0, b0)
     made = kernel_tuning.choice(losses.DENSE_BINARY_KERNEL, np.float64)
     assert made.source == "default" and made.variant == DENSE_BINARY_DEFAULT
+
+
+def test_data_mapped_from_a_file_never_measures(monkeypatch, tmp_path):
+    """Timing slices of a memory map would time the disk: the default runs instead."""
+    monkeypatch.setattr(kernel_tuning, "TUNE_MIN_BYTES", 1000)
+    monkeypatch.setattr(kernel_tuning, "measure", None)  # calling it would fail
+    X, Y, s, w0, b0 = make_problem("binary", "dense", np.float64, False, n=2000)
+    mapped = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=X.dtype,
+                                       shape=X.shape)
+    mapped[:] = X
+    for view in (mapped, np.asarray(mapped), mapped[100:]):
+        loss_and_grads(fused_data_loss, view, Y[-view.shape[0]:], s, w0, b0)
+    assert kernel_tuning.choice(losses.DENSE_BINARY_KERNEL, np.float64).source == "default"

@@ -5,7 +5,8 @@ software prefetch makes the step much faster on one Intel Xeon and slower on an 
 the README's Performance section). So lograd measures, as FFTW and OpenBLAS choose their kernels
 per machine. The first time a kernel runs on data of at least :data:`TUNE_MIN_BYTES`,
 :func:`choose` times each of its variants on slices of that data (interleaved rounds, medians,
-about :data:`MEASURE_SECONDS` in all), keeps the fastest for the process, and writes it to
+about :data:`MEASURE_SECONDS` in all), keeps the fastest for the process (the default unless
+another variant was clearly faster round by round, see :func:`faster_than_default`), writes it to
 ``kernel-variants.json`` in lograd's cache directory (``$XDG_CACHE_HOME/lograd``, by default
 ``~/.cache/lograd``), keyed by the CPU model and the dtype, so that later processes skip the
 measurement. Before that (smaller data only) the kernel's default variant runs.
@@ -35,13 +36,14 @@ from lograd.errors import UserError
 #: Data at least this large stream from memory on current CPUs: their first call measures.
 TUNE_MIN_BYTES = 128 * 2**20
 #: Each timed call works on this many bytes of rows, a different slice each time.
-SLICE_BYTES = 32 * 2**20
+SLICE_BYTES = 16 * 2**20
 #: The measurement stops after this long (once it has MIN_ROUNDS rounds).
 MEASURE_SECONDS = 0.3
 MIN_ROUNDS, MAX_ROUNDS = 5, 25
 #: The default variant is kept unless another one is faster by more than this fraction.
 TIE = 0.02
-#: A choice whose interquartile range exceeds this fraction of its median is not cached.
+#: A choice is not cached when its or the default's interquartile range exceeds this fraction
+#: of the median (other programs were busy).
 MAX_SPREAD = 0.2
 _FORMAT = 1
 _MAX_FILE_BYTES = 2**20
@@ -135,30 +137,56 @@ def _decide(key, candidates, default, make_run, retune, known) -> Choice:
             return cached
     if make_run is None:
         return known if known is not None else Choice(default, "default")
-    medians, spreads, seconds = measure(candidates, make_run())
-    best = min(candidates, key=medians.__getitem__)
-    if medians[default] <= medians[best] * (1 + TIE):
-        best = default
-    saved = spreads[best] <= MAX_SPREAD and _save(key, best, medians)
+    times, seconds = measure(candidates, make_run())
+    medians = {c: float(np.median(t)) for c, t in times.items()}
+    spreads = {c: _spread(t) for c, t in times.items()}
+    complete = min(len(t) for t in times.values()) >= MIN_ROUNDS
+    best = faster_than_default(times, default) if complete else default
+    calm = complete and max(spreads[best], spreads[default]) <= MAX_SPREAD
+    saved = calm and _save(key, best, medians)
     return Choice(best, "measured", medians, spreads[best], seconds, saved)
 
 
+def faster_than_default(times, default, tie=TIE):
+    """The candidate that beat ``default`` round by round, or ``default``.
+
+    Each round timed every candidate within a few milliseconds, so a candidate's time over the
+    default's in the same round cancels what drifts between rounds. A candidate wins when that
+    ratio's median is below ``1 - tie`` and it was faster in at least two rounds of three;
+    of the winners, the one with the smallest median ratio. Under heavy load the ratios
+    scatter, no candidate wins this way, and the default stays.
+    """
+    base = np.asarray(times[default])
+    best, best_ratio = default, 1.0 - tie
+    for candidate, t in times.items():
+        ratios = np.asarray(t) / base
+        if np.median(ratios) < best_ratio and np.mean(ratios < 1.0) >= 2 / 3:
+            best, best_ratio = candidate, float(np.median(ratios))
+    return best
+
+
+def _spread(times) -> float:
+    """Interquartile range / median."""
+    q25, q50, q75 = np.percentile(times, [25, 50, 75])
+    return float((q75 - q25) / max(q50, 1e-12))
+
+
 def measure(candidates, run, *, seconds=MEASURE_SECONDS, min_rounds=MIN_ROUNDS,
-            max_rounds=MAX_ROUNDS):
-    """Wall time of ``run(candidate)`` for each candidate, robust to other programs' load.
+            max_rounds=MAX_ROUNDS, clock=time.perf_counter):
+    """Wall times of ``run(candidate)`` for each candidate, in interleaved rounds.
 
     Every round times each candidate once, starting each round from the next candidate, so
     that a burst of load or a drift of the machine's speed falls on all of them alike; the
     rounds go on until ``seconds`` have passed (at least ``min_rounds``, at most
-    ``max_rounds``). One untimed call of each candidate comes first (it compiles or loads the
-    kernel and wakes the threads).
+    ``max_rounds``) and stop at ``3 * seconds`` in any case (a machine so busy that rounds
+    take that long gives no usable timings: fewer than ``min_rounds`` keep the default). One
+    untimed call of each candidate comes first (it compiles or loads the kernel and wakes the
+    threads). ``clock`` is the timer (seconds).
 
     Returns
     -------
-    medians : dict
-        candidate -> median seconds per call.
-    spreads : dict
-        candidate -> interquartile range / median of its times.
+    times : dict
+        candidate -> list of seconds, one per round (the same rounds for every candidate).
     seconds : float
         How long the timed rounds took.
     """
@@ -166,19 +194,17 @@ def measure(candidates, run, *, seconds=MEASURE_SECONDS, min_rounds=MIN_ROUNDS,
     for candidate in candidates:
         run(candidate)
     times = {candidate: [] for candidate in candidates}
-    start = time.perf_counter()
+    start = clock()
     for round_ in range(max_rounds):
         first = round_ % len(candidates)
         for candidate in candidates[first:] + candidates[:first]:
-            before = time.perf_counter()
+            before = clock()
             run(candidate)
-            times[candidate].append(time.perf_counter() - before)
-        if round_ + 1 >= min_rounds and time.perf_counter() - start >= seconds:
+            times[candidate].append(clock() - before)
+        elapsed = clock() - start
+        if (round_ + 1 >= min_rounds and elapsed >= seconds) or elapsed >= 3 * seconds:
             break
-    medians = {c: float(np.median(t)) for c, t in times.items()}
-    spreads = {c: float(np.subtract(*np.percentile(t, [75, 25])) / max(medians[c], 1e-12))
-               for c, t in times.items()}
-    return medians, spreads, time.perf_counter() - start
+    return times, clock() - start
 
 
 # -- the cache file ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import mmap
 from typing import NamedTuple
 
 import numpy as np
@@ -279,17 +280,32 @@ def dense_binary_variant(X, w=None, b=None, y=None, *, retune=False) -> DenseVar
 
     The first X of at least :data:`lograd.kernel_tuning.TUNE_MIN_BYTES` is used to measure
     them (on slices of its rows, with ``w``, ``b``, ``y`` or zeros); ``retune`` measures again.
+    An X mapped from a file is not: its first reads would time the disk.
     """
-    large = X.nbytes >= kernel_tuning.TUNE_MIN_BYTES
+    large = X.nbytes >= kernel_tuning.TUNE_MIN_BYTES and not _mapped_from_a_file(X)
     return kernel_tuning.choose(DENSE_BINARY_KERNEL, X.dtype, DENSE_BINARY_VARIANTS,
                                 DENSE_BINARY_DEFAULT,
                                 (lambda: _timed_on_slices(X, w, b, y)) if large else None,
                                 retune=retune)
 
 
+def _mapped_from_a_file(X) -> bool:
+    """True for a memory map (np.memmap, or an array viewing one or an mmap buffer)."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
+
+
 def _timed_on_slices(X, w, b, y):
     """``run(variant)``: one unweighted kernel call on the next slice of X's rows, in turn, so
-    that no call finds its rows in cache from the call before (the slices add up to all of X)."""
+    that no call finds its rows in cache from the call before (the slices add up to all of X).
+
+    The calls run on one thread: the variants differ in how one core keeps its cache misses in
+    flight, and a one-thread call is never held up waiting for a second thread whose core
+    another program has (on a busy machine that wait, not the variant, decided the timings).
+    """
     n, d = X.shape
     rows = min(n, max(4096, kernel_tuning.SLICE_BYTES // (d * X.itemsize)))
     w = np.zeros(d, X.dtype) if w is None else w
@@ -300,7 +316,12 @@ def _timed_on_slices(X, w, b, y):
 
     def run(variant):
         start = next(starts)
-        _dense_binary(X[start:start + rows], w, b, y[start:start + rows], no_weights, variant)
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)  # (thread-local in numba)
+        try:
+            _dense_binary(X[start:start + rows], w, b, y[start:start + rows], no_weights, variant)
+        finally:
+            numba.set_num_threads(threads)
     return run
 
 
