@@ -338,8 +338,7 @@ def choose_variant(report, X, y, how):
     w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
     dtype = np.dtype(X.dtype).name
     if how not in ("measure", "cached"):
-        block, kib = (int(v) for v in how.split(","))
-        variant = losses.DenseVariant(block, kib)
+        variant = losses.DenseVariant(int(how))
         kernel_tuning.use(losses.DENSE_BINARY_KERNEL, X.dtype, variant)
         report(f"- {dtype}: {variant} (given by --kernel-variant)")
         return variant
@@ -384,7 +383,7 @@ def estimator_per_iteration(X, y, iterations):
     next is one iteration (solver step, objective, kernel, bookkeeping). Inside the callback,
     untimed by the fit's clock, the kernel runs once on the same X: the two take turns.
     """
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
     s = np.empty(0, X.dtype)
@@ -483,7 +482,7 @@ def section_optimum(report, args, X=None, y=None, title=None, solvers=None):
     from sklearn.linear_model import LogisticRegression as SkLogReg
     from sklearn.linear_model import SGDClassifier
 
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     if X is None:
         X, y = dense_problem(args.n, args.d, np.float64)
@@ -563,7 +562,7 @@ def lograd_tiny_vector_compiled_step():
     p = LECTURE
     x, y = np.array([p["x1"], p["x2"]]), np.array(p["y"])
     value_and_grad = lograd.compile_grad(
-        lambda w, b: lograd.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
+        lambda w, b: lograd.autodiff.ops.sigmoid_cross_entropy(x @ w + b, y), (0, 1))
     params = [np.array([p["w1"], p["w2"]]), np.float64(p["b"])]
     return compiled_descent(value_and_grad, params, p["lr"])
 
@@ -584,7 +583,7 @@ def lograd_tiny_vector_step():
     x, y, lr = np.array([p["x1"], p["x2"]]), np.array(p["y"]), p["lr"]
 
     def step():
-        loss = lograd.ops.sigmoid_cross_entropy(x @ w + b, y)
+        loss = lograd.autodiff.ops.sigmoid_cross_entropy(x @ w + b, y)
         loss.backward()
         for t in (w, b):
             t.data = t.data - lr * t.grad
@@ -837,7 +836,7 @@ def memory_child(n, d, dtype, who):
     """Runs in a fresh process: build X, reset the peak-RSS counter, fit, print JSON."""
     from sklearn.linear_model import LogisticRegression as SkLogReg
 
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     before_x = _rss_kb("VmRSS")
     X, y = dense_problem(n, d, np.dtype(dtype))
@@ -922,7 +921,7 @@ def main(argv=None):
     parser.add_argument("--kernel-variant", default="measure",
                         help="section 1's dense kernel variant: 'measure' (measure now, as on "
                         "first use), 'cached' (the cache's choice, as later processes), or "
-                        "'BLOCK,PREFETCH_KIB' (e.g. 16,32)")
+                        "PREFETCH_KIB (e.g. 32; 0: nothing ahead)")
     parser.add_argument("--output", help="also write the report (markdown) to this file")
     parser.add_argument("--estimator-loss", choices=["default", "fused", "unfused"],
                         default="default", help="the data loss lograd's estimator uses "

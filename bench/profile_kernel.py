@@ -7,9 +7,11 @@ the differences between their rows are the costs of the parts: the four dot prod
 gradient update, the exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the
 loss. Then lograd's kernel (``lograd.losses._k_dense_binary``: exp in vectorised blocks,
 prefetching rows ahead) in the variant this CPU chose (``--variant``: ``measure`` now, as on
-first use; ``cached``; or ``BLOCK,PREFETCH_KIB``), the same variant without software prefetch,
-and the kernel recompiled from its source with one part taken out at a time (``ABLATIONS``,
-in the chosen variant): what each part costs beyond the faster read of X (the first two rows).
+first use; ``cached``; or ``PREFETCH_KIB``), the same kernel prefetching nothing ahead, and
+the kernel recompiled from its source with one part taken out at a time (``ABLATIONS``, in the
+chosen variant): what each part costs beyond the faster read of X (the first two rows); last,
+the kernel recompiled with blocks of 16 rows instead of 32 (``_BLOCK``, not a tuned variant:
+it changes the order of the sums).
 Times are the minimum and median of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -86,19 +88,25 @@ ABLATIONS = {
         ("e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))", "e_blk[t], k = 1.0, -1"),
         ("_log1p_sum(e_blk)", "0.0")],
 }
+#: Recompiled as they are, with another number of rows per block (a compile-time constant).
+OTHER_BLOCKS = (16,)
 
 
 def ablated_kernels():
-    """``name -> kernel``: lograd's dense kernel recompiled with the parts in ABLATIONS removed."""
+    """``name -> kernel``: lograd's dense kernel recompiled with the parts in ABLATIONS removed,
+    then as it is with each of OTHER_BLOCKS rows per block."""
     source = textwrap.dedent(inspect.getsource(losses._k_dense_binary.py_func))
     source = source.replace("@_jit\n", "")
+    builds = [(name, replacements, losses._BLOCK) for name, replacements in ABLATIONS.items()]
+    builds += [(f"lograd's kernel with blocks of {block} rows", [], block)
+               for block in OTHER_BLOCKS]
     kernels = {}
-    for name, replacements in ABLATIONS.items():
+    for name, replacements, block in builds:
         text = source
         for old, new in replacements:
             assert old in text, f"profile_kernel is out of date with losses.py: {old!r}"
             text = text.replace(old, new)
-        namespace = dict(vars(losses))
+        namespace = dict(vars(losses), _BLOCK=block)
         exec(text, namespace)  # noqa: S102  (our own kernel's source, edited)
         kernels[name] = numba.njit(parallel=True, fastmath=FASTMATH)(namespace["_k_dense_binary"])
     return kernels
@@ -111,7 +119,7 @@ def main():
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--variant", default="measure",
-                        help="'measure', 'cached' or BLOCK,PREFETCH_KIB (e.g. 16,32)")
+                        help="'measure', 'cached' or PREFETCH_KIB (e.g. 32; 0: none ahead)")
     args = parser.parse_args()
     X, y = dense_problem(args.n, args.d, np.dtype(args.dtype))
     w = (np.random.default_rng(1).standard_normal(args.d) * 0.1).astype(X.dtype)
@@ -120,7 +128,7 @@ def main():
     if args.variant in ("measure", "cached"):
         variant = dense_binary_variant(X, w, b, y, retune=args.variant == "measure")
     else:
-        variant = DenseVariant(*(int(v) for v in args.variant.split(",")))
+        variant = DenseVariant(int(args.variant))
         kernel_tuning.use(losses.DENSE_BINARY_KERNEL, X.dtype, variant)
     ahead = variant.rows_ahead(X.shape[1] * X.itemsize)
     variants = {
@@ -131,13 +139,12 @@ def main():
         "+ math.exp and division for σ(z)": lambda: _variant(X, w, y, chunks, True, 1),
         "+ one log1p per row": lambda: _variant(X, w, y, chunks, True, 2),
         f"lograd's kernel ({variant})": lambda: _dense_binary(X, w, b, y, s),
-        "lograd's kernel without software prefetch":
-            lambda: _dense_binary(X, w, b, y, s, variant._replace(prefetch_kib=0)),
+        "lograd's kernel prefetching nothing ahead":
+            lambda: _dense_binary(X, w, b, y, s, DenseVariant(0)),
     }
     y_x = y.astype(X.dtype)
     for name, kernel in ablated_kernels().items():
-        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, variant.block, ahead,
-                                                      chunks)
+        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, ahead, chunks)
     load = OtherLoad()
     times = {name: [] for name in variants}
     for f in variants.values():

@@ -2,6 +2,8 @@
 
 import contextlib
 import logging
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -34,3 +36,21 @@ def local_cluster_client(n_workers=2):
     finally:
         client.close()
         cluster.close()
+
+
+class KillOneWorker:
+    """A callback that SIGKILLs the worker process holding the most data at ``iteration``."""
+
+    def __init__(self, client, iteration):
+        self.client, self.iteration = client, iteration
+        self.victim, self.keys_lost = None, 0
+
+    def __call__(self, info):
+        if info["iteration"] != self.iteration:
+            return False
+        pids = self.client.run(os.getpid)  # {worker address: pid}
+        held = self.client.has_what()
+        address = max(pids, key=lambda a: len(held.get(a, ())))
+        self.victim, self.keys_lost = pids[address], len(held.get(address, ()))
+        os.kill(self.victim, signal.SIGKILL)
+        return False

@@ -15,13 +15,15 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
+from tests.linear_support import linear_objective
+from tests.old_files import OLD_CHECKPOINT, OLD_CHECKPOINT_ITERATION, OLD_CHECKPOINT_PARAMS
+from tests.old_files import data as old_data
 
-import lograd.checkpoint as checkpoint_module
+import lograd.files.checkpoints as checkpoint_module
 from lograd import solvers
-from lograd.checkpoint import FILENAME, read_meta, resume_note
 from lograd.errors import UserError
-from lograd.estimator import LogisticRegression
-from lograd.objective import Objective
+from lograd.estimators.logistic import LogisticRegression
+from lograd.files.checkpoints import FILENAME, read_meta, resume_note
 
 # Each fits 25 iterations/epochs; tol=0 where a stopping rule would end it early.
 RESUMABLE = {
@@ -212,8 +214,8 @@ def test_lbfgs_resume_reaches_the_same_optimum(binary, tmp_path):
     assert len(resumed.loss_curve_) == resumed.n_iter_ + 1
     assert resumed.n_iter_ > 6
     # L-BFGS restarts without its curvature pairs: a different path to the same optimum
-    objective = Objective(X, y.astype(float), alpha_l2=1.0 / (10.0 * len(y)))
-    theta = objective.pack(resumed.coef_[0], resumed.intercept_[0])
+    objective = linear_objective(X, y.astype(float), alpha_l2=1.0 / (10.0 * len(y)))
+    theta = objective.pack([resumed.coef_[0], resumed.intercept_[0]])
     _, grad = objective.loss_and_grad(theta)
     assert np.max(np.abs(grad)) <= 1e-8
     np.testing.assert_allclose(resumed.coef_, reference.coef_, rtol=0, atol=1e-6)
@@ -346,7 +348,7 @@ def test_a_checkpoint_of_another_fit_is_refused_and_kept(binary, tmp_path):
 ], ids=["gd-momentum", "nesterov", "adam"])
 def test_a_solver_loaded_with_the_state_of_another_continues_exactly(make, binary):
     X, y = binary
-    problem = Objective(X, y.astype(float), alpha_l2=0.01)
+    problem = linear_objective(X, y.astype(float), alpha_l2=0.01)
     first, theta = make(), problem.zeros()
     for _ in range(6):
         theta, _ = first.step(theta, problem)
@@ -444,3 +446,68 @@ def test_a_checkpoint_of_format_1_is_refused_with_a_way_out(binary, tmp_path):
     with pytest.raises(UserError, match=f"checkpoint {tmp_path} was written by an older lograd "
                                         ".*sampled rows.*delete it to start over"):
         fit(X, y, checkpoint=tmp_path, checkpoint_every=5, **RESUMABLE["gd"])
+
+
+# -- files written by the older lograd -------------------------------------------------------------
+def test_a_format_2_checkpoint_with_bare_infinity_resumes(tmp_path):
+    import shutil
+
+    directory = tmp_path / "old"
+    shutil.copytree(OLD_CHECKPOINT, directory)
+    with zipfile.ZipFile(directory / FILENAME) as archive:
+        text = archive.read("meta.json").decode()
+    assert '"C": Infinity' in text and '"best_score": -Infinity' in text  # not JSON
+    assert json.loads(text)["format_version"] == 2
+    X, y = old_data()
+    seen = []
+    resumed = fit(X, y, checkpoint=directory, callbacks=lambda info: seen.append(info["iteration"]),
+                  **OLD_CHECKPOINT_PARAMS)
+    assert seen[0] == OLD_CHECKPOINT_ITERATION + 1  # resumed, not started over
+    reference = fit(X, y, **OLD_CHECKPOINT_PARAMS)
+    assert resumed.n_iter_ == reference.n_iter_
+    # the saved state came from another run (maybe another machine): equal to the last bits
+    np.testing.assert_allclose(resumed.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(resumed.loss_curve_, reference.loss_curve_, rtol=1e-9)
+    meta = read_meta(directory)  # rewritten at the end: format 3, valid JSON
+    with zipfile.ZipFile(directory / FILENAME) as archive:
+        strict = json.loads(archive.read("meta.json"), parse_constant=_refuse)
+    assert meta["format_version"] == strict["format_version"] == 3 and meta["complete"]
+    assert strict["fit"]["params"]["C"] == {"__float__": "inf"} and meta["fit"]["params"]["C"] \
+        == np.inf
+
+
+def test_a_running_checkpoint_is_valid_json(binary, tmp_path):
+    X, y = binary
+    crashed_fit(X, y, tmp_path, at=7, C=np.inf, **RESUMABLE["sgd"])  # best_score is -inf
+    with zipfile.ZipFile(tmp_path / FILENAME) as archive:
+        meta = json.loads(archive.read("meta.json"), parse_constant=_refuse)
+    assert meta["state"]["best_score"] == {"__float__": "-inf"}
+    assert fit(X, y, checkpoint=tmp_path, C=np.inf, **RESUMABLE["sgd"]).n_iter_ == 25
+
+
+def _refuse(constant):
+    raise ValueError(f"non-standard JSON constant {constant}")
+
+
+def test_the_data_digest_is_the_older_lograds():
+    """The fingerprints of checkpoints written before stay theirs (recorded at 64f6243)."""
+    da = pytest.importorskip("dask.array")
+    from lograd.backends.dask import DASK
+    from lograd.backends.memory import MEMORY
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    y = (rng.rand(50) > 0.5).astype(float)
+    w = rng.rand(50)
+    X_sparse = X.copy()
+    X_sparse[np.abs(X_sparse) < 1] = 0
+    digest = checkpoint_module.data_digest
+    assert digest([X, y, None, w]) == MEMORY.data_digest([X, y, None, w]) == (
+        "f650d19fd4c70b1f915b4733e6ad556a6669fe32deaf438d5e45bc56a0652459")
+    assert digest([np.asfortranarray(X)]) == (
+        "e20b535139b9a335d88aabc8cf28cae5c5cadb90a73f72b7328dcab18f953ce1")
+    assert digest([sp.csr_matrix(X_sparse), y]) == (
+        "e3f1971464c28995c5d6cfbd7da72aedf4ca3251489adce42e79ba6ce1af8529")
+    assert DASK.data_digest([da.from_array(X, chunks=(20, 4)), da.from_array(y, chunks=20),
+                             w]) == (
+        "d891f57ad55bf879324a30a3f56b4f61ea9d8295f32ffdd041be8ac136edd498")

@@ -5,11 +5,13 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from tests.linear_support import linear_objective
 from tests.test_engine import COMPOSITE_CASES, OP_CASES
 from tests.test_engine import lecture_loss as lecture_loss_and_more
 
 import lograd
-from lograd import Tensor, TraceError, compile_grad, no_grad, ops
+from lograd import Tensor, TraceError, compile_grad, no_grad
+from lograd.autodiff import ops
 
 X1, X2, Y = 1.0, 2.0, 1.0
 
@@ -393,8 +395,6 @@ def test_ops_of_other_threads_do_not_enter_a_trace():
 @pytest.mark.parametrize("fit_intercept, alpha_l2", [(True, 0.0), (True, 0.3), (False, 0.3)])
 def test_objective_compiled_equals_backward_on_batches(dtype, classes, weighted, sparse,
                                                        fit_intercept, alpha_l2):
-    from lograd.objective import Objective
-
     n, d = 50, 4
     X = rng.standard_normal((n, d)).astype(dtype)
     if sparse:
@@ -403,8 +403,8 @@ def test_objective_compiled_equals_backward_on_batches(dtype, classes, weighted,
     Y = (labels if classes == 2 else np.eye(classes)[labels]).astype(dtype)
     weights = rng.uniform(0.5, 2.0, n).astype(dtype) if weighted else None
     settings = dict(alpha_l2=alpha_l2, alpha_l1=0.01, fit_intercept=fit_intercept)
-    compiled = Objective(X, Y, weights, compiled=True, **settings)
-    engine = Objective(X, Y, weights, compiled=False, **settings)
+    compiled = linear_objective(X, Y, weights, compiled=True, **settings)
+    engine = linear_objective(X, Y, weights, compiled=False, **settings)
     assert compiled._compiled is not None and engine._compiled is None
     order = rng.permutation(n)
     batches = [None, order[:16], order[16:32], order[32:48], order[48:], None]  # last one short
@@ -414,18 +414,17 @@ def test_objective_compiled_equals_backward_on_batches(dtype, classes, weighted,
         expected_loss, expected_grad = engine.loss_and_grad(theta, batch)
         assert loss == expected_loss
         assert_identical(grad, expected_grad)
-    traced = {key[2][1] for key in compiled._compiled._traces}  # shapes of X traced
+    x_at = len(compiled.model.parameters)  # the step's arguments: (*params, X, Y[, s])
+    traced = {key[x_at][1] for key in compiled._compiled._traces}  # shapes of X traced
     assert {(50, d), (16, d), (2, d)} <= traced  # full data, batches of 16, the batch of 2
 
 
 def test_objectives_with_the_same_settings_share_their_traces():
     """partial_fit makes an objective per call: it must not pay for a new trace each time."""
-    from lograd.objective import Objective
-
     X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20).astype(float)
-    first = Objective(X, y, alpha_l2=0.123)
-    second = Objective(X[:10], y[:10], alpha_l2=0.123)
-    other = Objective(X, y, alpha_l2=0.5)
+    first = linear_objective(X, y, alpha_l2=0.123)
+    second = linear_objective(X[:10], y[:10], alpha_l2=0.123)
+    other = linear_objective(X, y, alpha_l2=0.5)
     assert first._compiled is second._compiled and first._compiled is not other._compiled
     first.loss_and_grad(first.zeros(), np.arange(5))
     before = dict(first._compiled._traces)
@@ -455,7 +454,7 @@ def test_sgd_fit_is_unchanged_by_compiling(monkeypatch):
 
 
 def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
-    monkeypatch.setattr(lograd.compiled, "MAX_TRACES", 3)
+    monkeypatch.setattr(lograd.autodiff.compile, "MAX_TRACES", 3)
     step = compile_grad(lambda w: (w * w).sum())
     for n in range(1, 7):
         _, grad = step(np.ones(n))
@@ -465,7 +464,7 @@ def test_traces_are_kept_for_the_latest_signatures_only(monkeypatch):
 
 @pytest.mark.parametrize("name", ["v0", "lambda", "np", "a1", "forward_backward"])
 def test_ops_named_like_the_generated_code_still_compile(name, monkeypatch):
-    from lograd.engine import OPS, apply, defop
+    from lograd.autodiff.engine import OPS, apply, defop
 
     monkeypatch.delitem(OPS, name, raising=False)
     defop(name, lambda x: x * 3.0, lambda g, ans, x: g * 3.0)

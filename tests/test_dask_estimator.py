@@ -12,13 +12,14 @@ import dask  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import accuracy_score  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
+from tests.linear_support import linear_model, linear_objective  # noqa: E402
 
 import lograd  # noqa: E402
-import lograd.dask as lograd_dask  # noqa: E402
+import lograd.backends.dask as lograd_dask  # noqa: E402
 from dask_support import assert_same_model  # noqa: E402
 from lograd.errors import UserError  # noqa: E402
-from lograd.estimator import _encode  # noqa: E402
-from lograd.objective import Objective, penalty_strengths  # noqa: E402
+from lograd.models.targets import encode as _encode  # noqa: E402
+from lograd.objective import penalty_strengths  # noqa: E402
 
 GD = dict(solver="gd", learning_rate=0.5, tol=0, max_iter=15)
 
@@ -40,12 +41,10 @@ def objective_value(model, X, y, sample_weight=None):
     s = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     total = len(y) if s is None else s.sum()
     alpha_l2, alpha_l1 = penalty_strengths(model.penalty, model.C, model.l1_ratio, total)
-    objective = Objective(X, _encode(y, model.classes_, X.dtype), s, alpha_l2=alpha_l2,
-                          alpha_l1=alpha_l1, fit_intercept=model.fit_intercept)
-    n_out = model.coef_.shape[0]
-    w = model.coef_[0] if n_out == 1 else model.coef_.T
-    return objective.value(objective.pack(w, model.intercept_[0] if n_out == 1
-                                          else model.intercept_))
+    objective = linear_objective(X, _encode(y, model.classes_, X.dtype), s, alpha_l2=alpha_l2,
+                                 alpha_l1=alpha_l1, fit_intercept=model.fit_intercept)
+    return objective.value(objective.pack(objective.model.from_coef(model.coef_,
+                                                                    model.intercept_)))
 
 
 # -- DataFrames ---------------------------------------------------------------------------------
@@ -77,9 +76,10 @@ def test_dataframe_int_and_bool_columns_become_float64():
     X, y = make_data(n=300)
     frame = pd.DataFrame({"a": X[:, 0], "b": np.round(X[:, 1] * 3).astype(np.int64),
                           "c": X[:, 2] > 0, "d": X[:, 3].astype(np.float32)})
-    reference = lograd.LogisticRegression(**GD).fit(frame.astype(np.float64), y)
-    on_dask = lograd.LogisticRegression(**GD).fit(dd.from_pandas(frame, npartitions=2),
-                                                  da.from_array(y, chunks=100))
+    params = dict(GD, learning_rate=0.1)  # column b is unscaled: 0.5 would overshoot
+    reference = lograd.LogisticRegression(**params).fit(frame.astype(np.float64), y)
+    on_dask = lograd.LogisticRegression(**params).fit(dd.from_pandas(frame, npartitions=2),
+                                                      da.from_array(y, chunks=100))
     assert_same_model(reference, on_dask, 1e-10)
     assert list(on_dask.feature_names_in_) == ["a", "b", "c", "d"]
 
@@ -307,12 +307,12 @@ def test_holdout_is_per_block_stratified_and_seeded():
 def test_early_stopping_on_dask_equals_gd_on_the_training_rows(k):
     X, y = make_data(n=800, k=k, seed=15 + k)
     chunks, fraction, seed = (200, 200, 250, 150), 0.25, 7
-    params = dict(solver="gd", learning_rate=2.0, tol=0, max_iter=60)
+    params = dict(solver="gd", learning_rate=1.0, tol=0, max_iter=60)
     on_dask = lograd.LogisticRegression(early_stopping=True, validation_fraction=fraction,
                                         n_iter_no_change=4, random_state=seed, **params)
     on_dask.fit(da.from_array(X, chunks=(chunks, 4)), y)
     train, val = held_out_rows(800, chunks, y, fraction, seed)
-    n_iter = on_dask.n_iter_
+    n_iter = int(on_dask.n_iter_[0])
     assert n_iter < 60  # stopped early
     coefs = []
     reference = lograd.LogisticRegression(callbacks=lambda info: coefs.append(
@@ -409,14 +409,14 @@ def test_lipschitz_bound_with_weights_on_dask_equals_numpy(exact, monkeypatch):
     import lograd.objective as objective_module
 
     if not exact:  # the trace bound, used above _MAX_EXACT_GRAM features
-        monkeypatch.setattr(objective_module, "_MAX_EXACT_GRAM", 2)
+        monkeypatch.setattr(objective_module, "MAX_EXACT_GRAM", 2)
     X, y = make_data(n=500, k=3, seed=19)
     s = np.random.default_rng(4).uniform(0.0, 3.0, len(y))
     Y = np.eye(3)[y]
     for fit_intercept in (True, False):
-        in_memory = Objective(X, Y, s, alpha_l2=0.01, fit_intercept=fit_intercept)
-        on_dask = lograd_dask.BlockObjective(chunked(X, 120), chunked(Y, 120), chunked(s, 120),
-                                             alpha_l2=0.01, fit_intercept=fit_intercept)
+        in_memory = linear_objective(X, Y, s, alpha_l2=0.01, fit_intercept=fit_intercept)
+        on_dask = lograd_dask.BlockObjective(linear_model(X, Y, fit_intercept), chunked(X, 120),
+                                             chunked(Y, 120), chunked(s, 120), alpha_l2=0.01)
         assert on_dask.lipschitz() == pytest.approx(in_memory.lipschitz(), rel=1e-12)
 
 

@@ -15,6 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 import dask_support  # noqa: E402
 import lograd  # noqa: E402
+from dask_support import KillOneWorker  # noqa: E402
 
 FIT_TIMEOUT = 180  # seconds; the fit takes a few
 
@@ -31,24 +32,6 @@ def cluster_client():
     """A fresh 2-process LocalCluster (not shared: this test kills one of its workers)."""
     with dask_support.local_cluster_client() as client:
         yield client
-
-
-class KillOneWorker:
-    """A callback that SIGKILLs the worker process holding the most data at ``iteration``."""
-
-    def __init__(self, client, iteration):
-        self.client, self.iteration = client, iteration
-        self.victim, self.keys_lost = None, 0
-
-    def __call__(self, info):
-        if info["iteration"] != self.iteration:
-            return False
-        pids = self.client.run(os.getpid)  # {worker address: pid}
-        held = self.client.has_what()
-        address = max(pids, key=lambda a: len(held.get(a, ())))
-        self.victim, self.keys_lost = pids[address], len(held.get(address, ()))
-        os.kill(self.victim, signal.SIGKILL)
-        return False
 
 
 @pytest.mark.slow  # ~15 s alone, 35 s on a busy machine: a worker restart is slow to see

@@ -10,10 +10,11 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 import lograd
-from lograd import ops
-from lograd.draw import draw_graph, graph_figure, graph_nodes, layers
+from lograd.autodiff import ops
+from lograd.autodiff.pictures import graph_figure, graph_nodes, layers
 from lograd.errors import UserError
-from lograd.explain import explain
+from lograd.lectures.drawing import draw_graph
+from lograd.lectures.logistic import explain
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -147,3 +148,27 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="g.png: cannot write .disk full"):
         draw_graph(loss, tmp_path / "g.png")
     assert os.listdir(tmp_path) == []
+
+
+def test_small_matrices_are_drawn_by_value_in_boxes_that_fit_and_never_overlap(tmp_path):
+    from matplotlib.patches import FancyBboxPatch
+
+    from lograd.lectures.network import explain_network
+
+    trace = explain_network(hidden=3)  # W1 (3, 2), b1 (3, 1), W2 (1, 3); Z1 (3, 5), X (2, 5)
+    texts = svg_text(draw_graph(trace.graph, tmp_path / "net.svg"))
+    assert "value (3, 2)" in texts and "value (3, 1)" in texts and "grad (1, 3)" in texts
+    rows = [[float(v) for v in text.strip("[] ").split()] for text in texts
+            if text.startswith("[")]
+    for matrix in (trace.W1, trace.dW1, trace.W2):  # row by row, 3 significant digits
+        for row in matrix:
+            assert [float(f"{v:.3g}") for v in row] in rows
+    assert "value shape (3, 5)" in texts and "value shape (2, 5)" in texts
+    fig = graph_figure(trace.graph)
+    boxes = [patch.get_window_extent() for patch in fig.axes[0].patches
+             if isinstance(patch, FancyBboxPatch)]
+    assert len(boxes) == len(graph_nodes(trace.graph))
+    for i, one in enumerate(boxes):
+        assert all(not one.overlaps(other) for other in boxes[i + 1:])
+    tall = max(box.height for box in boxes)
+    assert tall > 2 * min(box.height for box in boxes)  # the matrices' boxes grew to fit

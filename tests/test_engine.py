@@ -8,13 +8,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lograd
-from lograd import OPS, Tensor, gradcheck, losses, no_grad, ops
-from lograd.engine import apply, unbroadcast
+from lograd import OPS, Tensor, gradcheck, losses, no_grad
+from lograd.autodiff import ops
+from lograd.autodiff.engine import apply, unbroadcast
 
-try:  # registers the op "dask_linear_logistic_loss" (dask is an optional dependency)
+try:  # registers the op "dask_data_term" (dask is an optional dependency)
     import dask.array as da
+    from tests.linear_support import dask_linear_loss as dask_data_loss
 
-    from lograd.dask import dask_data_loss
+    import lograd.backends.dask  # noqa: F401  (registers the op)
 except ImportError:  # pragma: no cover
     da = None
 
@@ -129,14 +131,14 @@ OP_CASES = {
 }
 
 if da is not None:  # the fused op on a dask X of two row blocks
-    OP_CASES["dask_linear_logistic_loss"] = [
+    OP_CASES["dask_data_term"] = [
         (lambda w, b: dask_data_loss(da.from_array(X63, chunks=(4, 3)), w, b, Y6, None),
          [randn(3), randn()]),
         (lambda w, b: dask_data_loss(da.from_array(X63, chunks=(3, 2)), w, b, Y62, S6),
          [randn(3, 2), randn(2)])]
 
 
-# Every function of lograd.ops that is not a primitive of the table is a composite of them:
+# Every function of lograd.autodiff.ops that is not a primitive of the table is a composite of them:
 # (function of Tensors, inputs) cases for each, checked here and replayed compiled elsewhere.
 COMPOSITE_CASES = {
     "log_softmax": [(lambda z: ops.log_softmax(z) * C3, [randn(4, 3)]),
@@ -173,7 +175,7 @@ def test_op_gradients_match_finite_differences(name):
 
 def ops_applied(f, inputs) -> set:
     """The names of the ops that ``f`` applies (comparisons and detach included)."""
-    from lograd import engine
+    from lograd.autodiff import engine
 
     seen = set()
     with engine.recording(lambda op, *record: seen.add(op.name)):
@@ -205,7 +207,7 @@ def test_composites_match_finite_differences(name):
 
 
 def test_gradcheck_catches_a_wrong_vjp():
-    from lograd.engine import defop
+    from lograd.autodiff.engine import defop
 
     defop("bad_square", np.square, lambda g, ans, x: g * x)  # wrong: should be 2x
     try:
@@ -354,7 +356,7 @@ def test_backward_on_non_scalar_needs_upstream_gradient():
 
 
 def test_missing_vjp_raises_naming_the_op():
-    from lograd.engine import defop
+    from lograd.autodiff.engine import defop
 
     defop("floor", np.floor, None)
     try:
@@ -579,7 +581,7 @@ def test_no_grad_in_one_thread_leaves_the_others_recording():
     b.start()
     a.join(5)
     b.join(5)
-    assert lograd.engine.is_grad_enabled() and (w * 2.0).requires_grad
+    assert lograd.autodiff.engine.is_grad_enabled() and (w * 2.0).requires_grad
 
 
 def test_ops_exposes_its_own_functions_only():

@@ -1,6 +1,7 @@
 """lograd.LogisticRegression against scikit-learn, closed forms, and its own contract."""
 
 import io
+import re
 import warnings
 from contextlib import redirect_stdout
 
@@ -15,10 +16,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tests.linear_support import linear_objective
 
-import lograd.estimator as estimator_module
+import lograd.backends.memory as memory_backend
 from lograd.errors import DivergenceError, UserError
-from lograd.estimator import LogisticRegression
+from lograd.estimators.logistic import LogisticRegression
 from lograd.objective import Objective
 
 # Tight settings for each solver that reaches the optimum deterministically.
@@ -261,11 +263,11 @@ def test_c_contiguous_float_input_is_not_copied(cancer, monkeypatch, dtype):
     seen = []
 
     class RecordingObjective(Objective):
-        def __init__(self, X, *args, **kwargs):
+        def __init__(self, model, X, *args, **kwargs):
             seen.append(X)
-            super().__init__(X, *args, **kwargs)
+            super().__init__(model, X, *args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "Objective", RecordingObjective)
+    monkeypatch.setattr(memory_backend, "Objective", RecordingObjective)
     X = np.ascontiguousarray(cancer[0], dtype=dtype)
     LogisticRegression(max_iter=5, tol=1e-2).fit(X, cancer[1])
     assert len(seen) == 1 and seen[0] is X
@@ -395,6 +397,136 @@ def test_absurd_learning_rate_raises_divergence_error_and_keeps_best(cancer, sol
     assert np.all(model.coef_ == 0) and min(model.loss_curve_) == model.loss_curve_[0]
 
 
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_a_fit_ending_above_its_start_raises_and_keeps_the_best_parameters(cancer, solver):
+    X, y = cancer  # learning_rate=100: the loss swings above log 2 and ends there, never exploding
+    model = LogisticRegression(solver=solver, learning_rate=100, max_iter=100, random_state=0)
+    with pytest.raises(DivergenceError, match="no progress.*learning_rate=100") as info:
+        model.fit(X, y)
+    assert info.value.reason == "no_progress"
+    curve = info.value.result.loss_curve
+    assert curve[-1] >= curve[0] == pytest.approx(np.log(2))
+    # coef_/intercept_ hold the best parameters seen: their objective is the curve's minimum
+    objective = linear_objective(X, y.astype(float), alpha_l2=model._penalty(len(y))[0])
+    best = objective.value(objective.pack([model.coef_[0], model.intercept_[0]]))
+    assert best == pytest.approx(min(curve), rel=1e-9) and best < curve[0]
+
+
+def test_lbfgs_aborting_on_its_first_step_raises_instead_of_keeping_zeros(cancer):
+    X, y = cancer
+    X = X.copy()
+    X[5, 0] = 1e150  # squares still finite, but the first step's logits overflow
+    model = LogisticRegression()
+    with pytest.raises(DivergenceError, match=r"L-BFGS aborted at iteration 0 \(ABNORMAL.*"
+                                              "scale the features") as info:
+        model.fit(X, y)
+    assert info.value.reason == "aborted"
+    assert np.all(model.coef_ == 0)  # the parameters kept: the start, the best seen
+
+
+def test_a_fit_starting_at_the_minimum_is_no_failure(cancer):
+    X, y = cancer
+    fitted = LogisticRegression(tol=1e-12, max_iter=1000).fit(X, y)
+    for solver in ("gd", "lbfgs"):  # nothing to gain: ending where it started is fine
+        again = LogisticRegression(solver=solver, tol=1e-6, max_iter=5)
+        again.fit(X, y, coef_init=fitted.coef_, intercept_init=fitted.intercept_)
+        np.testing.assert_allclose(again.coef_, fitted.coef_, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", [1e200, 1e308])
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_a_value_whose_square_overflows_is_a_user_error_naming_it(cancer, value, solver):
+    X, y = cancer
+    X = X.copy()
+    X[7, 2] = value
+    message = re.escape(f"X has {value:g} at row 7, column 2: too large")
+    with pytest.raises(UserError, match=message):
+        LogisticRegression(solver=solver).fit(X, y)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    with pytest.raises(UserError, match="row 7, column 'f2'"):
+        LogisticRegression(solver=solver).fit(frame, y)
+    with pytest.raises(UserError, match="row 7, column 2"):
+        LogisticRegression(solver=solver).fit(sp.csr_matrix(X), y)
+
+
+def test_a_C_so_small_that_the_penalty_overflows_is_a_user_error(cancer):
+    X, y = cancer
+    with pytest.raises(UserError, match="C=1e-320 is invalid.*overflows"):
+        LogisticRegression(C=1e-320, solver="gd").fit(X, y)
+
+
+# -- scikit-learn's parameters --------------------------------------------------------------------
+def test_l1_ratio_alone_chooses_the_penalty_as_sklearn_does(cancer):
+    X, y = cancer
+    settings = dict(C=0.1, **EXACT["gd-nesterov"])
+    for ratio, penalty in [(1.0, "l1"), (0.5, "elasticnet"), (0.0, "l2"), (None, "l2")]:
+        chosen = LogisticRegression(l1_ratio=ratio, **settings).fit(X, y)
+        explicit = LogisticRegression(penalty=penalty, l1_ratio=ratio, **settings).fit(X, y)
+        np.testing.assert_array_equal(chosen.coef_, explicit.coef_)
+    l1 = LogisticRegression(l1_ratio=1.0, **settings).fit(X, y)
+    ref = sklearn_fit(X, y, C=0.1, l1_ratio=1.0, solver="saga")
+    assert_same_model(l1, ref, rtol=1e-4)
+    assert (l1.coef_ == 0).sum() > 5  # an L1 fit's zeros
+    with warnings.catch_warnings():  # C=inf: no penalty (lbfgs may fit it), separable data
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LogisticRegression(C=np.inf, l1_ratio=1.0, solver="lbfgs", max_iter=5).fit(X, y)
+
+
+CONTRADICTIONS = [
+    dict(penalty="l2", l1_ratio=0.5),
+    dict(penalty="l2", l1_ratio=1.0),
+    dict(penalty="l1", l1_ratio=0.0),
+    dict(penalty="l1", l1_ratio=0.3),
+    dict(penalty=None, C=10.0),
+    dict(penalty=None, l1_ratio=0.3),
+    dict(penalty="elasticnet", l1_ratio=0.5),  # consistent: no warning
+    dict(penalty="l2", l1_ratio=0.0),  # consistent: no warning
+]
+
+
+def _user_warnings(fit):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [str(w.message).split(". ")[0] for w in caught if w.category is UserWarning]
+
+
+@pytest.mark.parametrize("params", CONTRADICTIONS, ids=str)
+def test_contradicting_penalty_settings_warn_as_sklearn_warns(iris, params):
+    X, y = iris
+    ours = _user_warnings(lambda: LogisticRegression(solver="gd", max_iter=3, **params).fit(X, y))
+    theirs = _user_warnings(lambda: linear_model.LogisticRegression(
+        solver="saga", max_iter=3, **params).fit(X, y))
+    assert ours == theirs  # the same warnings, in the same words (first sentence)
+    if params.get("penalty") == "l2" and params.get("l1_ratio"):  # penalty wins, as there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plain = LogisticRegression(solver="gd", max_iter=3).fit(X, y)
+            model = LogisticRegression(solver="gd", max_iter=3, **params).fit(X, y)
+        np.testing.assert_array_equal(model.coef_, plain.coef_)
+
+
+def test_n_iter_is_an_array_of_shape_one_as_in_sklearn(iris):
+    X, y = iris
+    ours = LogisticRegression(max_iter=500).fit(X, y)
+    theirs = linear_model.LogisticRegression(max_iter=500).fit(X, y)
+    assert isinstance(ours.n_iter_, np.ndarray)
+    assert ours.n_iter_.shape == theirs.n_iter_.shape == (1,)
+    assert ours.n_iter_.dtype == theirs.n_iter_.dtype
+    assert ours.n_iter_[0] == len(ours.loss_curve_) - 1
+
+
+def test_sklearns_other_parameters_are_accepted_and_change_nothing(iris):
+    X, y = iris
+    plain = LogisticRegression(max_iter=500).fit(X, y)
+    model = LogisticRegression(max_iter=500, n_jobs=2, dual=False, intercept_scaling=3.0)
+    assert model.get_params()["n_jobs"] == 2
+    np.testing.assert_array_equal(model.fit(X, y).coef_, plain.coef_)
+    clone(model).set_params(n_jobs=None, intercept_scaling=1).fit(X, y)
+    with pytest.raises(UserError, match="dual=True"):
+        LogisticRegression(dual=True).fit(X, y)
+
+
 # -- scikit-learn API -----------------------------------------------------------------------------
 def test_string_and_bool_labels(iris):
     X, y = iris
@@ -492,7 +624,7 @@ def test_callbacks_once_per_iteration_and_can_stop(cancer, solver):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
-    assert [info["iteration"] for info in seen] == list(range(1, model.n_iter_ + 1))
+    assert [info["iteration"] for info in seen] == list(range(1, model.n_iter_[0] + 1))
     for info in seen:
         assert {"iteration", "loss", "grad_norm", "step", "coef", "intercept"} <= set(info)
         assert info["coef"].shape == (1, X.shape[1]) and np.isfinite(info["loss"])
@@ -522,6 +654,14 @@ def test_callbacks_once_per_iteration_and_can_stop(cancer, solver):
         (dict(momentum="nesterov", solver="sgd"), "momentum"),
         (dict(early_stopping=True), "early_stopping"),
         (dict(callbacks=3), "callbacks"),
+        (dict(class_weight={0: -1.0}), r"class_weight=\{0: -1.0, ...\}.*>= 0"),
+        (dict(class_weight={1: np.inf}), r"class_weight=\{1: inf, ...\}"),
+        (dict(class_weight={0: 0.0, 1: 0.0, 2: 0.0}), "every row weight 0"),
+        (dict(l1_ratio=1.5), "l1_ratio=1.5"),
+        (dict(l1_ratio=1.0), "solver='lbfgs' cannot handle l1_ratio=1.0"),
+        (dict(dual=True), "dual=True"),
+        (dict(intercept_scaling=0), "intercept_scaling"),
+        (dict(n_jobs="all"), "n_jobs"),
     ],
 )
 def test_bad_parameters_raise_one_line_user_error(iris, params, match):

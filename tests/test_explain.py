@@ -12,10 +12,17 @@ import pytest
 
 import lograd
 from lograd.errors import UserError
-from lograd.explain import closed_forms, explain, lecture_graph
+from lograd.lectures.logistic import (
+    backward_order,
+    closed_forms,
+    descend,
+    explain,
+    lecture_graph,
+    local_derivatives,
+)
 
-# the module, even once the package exports the function lograd.explain under the same name
-explain_module = importlib.import_module("lograd.explain")
+# the module of the lecture trace (lograd.explain is its function)
+explain_module = importlib.import_module("lograd.lectures.logistic")
 TIGHT = dict(rtol=1e-12, atol=1e-15)
 
 
@@ -168,7 +175,8 @@ def test_saturated_sigmoid_is_reported_and_fused_op_stays_exact(z, y, expected_d
     assert np.isfinite(trace.fused["loss"][0])
     assert not trace.agrees
     assert "divides by zero" in text and "fused op" in text and "dz = a - y" in text
-    assert data["saturated"] is True and data["dz"] is None
+    assert data["saturated"] is True
+    assert data["dz"] == {"__float__": repr(float(trace.dz[0]))}  # what the engine computed
     assert data["fused"]["dz"] == expected_dz
     assert "divides by zero" in data["notes"][0]
 
@@ -253,7 +261,7 @@ def test_json_matches_the_table_for_one_example(seed):
     forward = {cells[0]: cells for cells in _table_rows(text, "node  computed as")}
     backward = {cells[0]: cells for cells in _table_rows(text, "node  engine")}
     assert list(forward) == [node["name"] for node in data["nodes"]]
-    assert list(backward) == ["L", "a", "z", "b", "w3", "w2", "w1"]  # the order backprop runs
+    assert list(backward) == backward_order(trace)  # the order backward() runs
     for node in data["nodes"]:
         assert _close(forward[node["name"]][2], node["value"])
         if node["grad"] is not None:
@@ -319,3 +327,135 @@ def test_cli_still_works_once_the_package_exports_the_function(monkeypatch, caps
     monkeypatch.setattr(lograd, "explain", explain, raising=False)  # what __init__ will do
     assert main(["explain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(explain().to_dict()))
+
+
+# -- the step-through page's numbers --------------------------------------------------------------
+@pytest.mark.parametrize("m, n", [(1, 2), (5, 3)])
+def test_local_derivatives_are_the_lectures_and_finite_differences(m, n):
+    x, w, b, y, alpha = random_case(4, m, n)
+    trace = explain(x, w, b, y, alpha)
+    local = local_derivatives(trace)
+    z, a = trace.z, trace.a
+    for i in range(n):  # dz/dw_i = x_i, example by example
+        np.testing.assert_array_equal(np.reshape(local[(f"w{i + 1}", "z")], -1), trace.x[:, i])
+    np.testing.assert_array_equal(np.reshape(local[("b", "z")], -1), np.ones(m))
+    np.testing.assert_allclose(np.reshape(local[("z", "a")], -1), a * (1 - a), **TIGHT)
+    eps = 1e-6
+    sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    np.testing.assert_allclose(np.reshape(local[("z", "a")], -1),
+                               (sig(z + eps) - sig(z - eps)) / (2 * eps), rtol=1e-6)
+    loss = lambda p: -(trace.y * np.log(p) + (1 - trace.y) * np.log(1 - p))  # noqa: E731
+    np.testing.assert_allclose(np.reshape(local[("a", "L")], -1),
+                               (loss(a + eps * a) - loss(a - eps * a)) / (2 * eps * a), rtol=1e-5)
+    if m > 1:
+        np.testing.assert_allclose(local[("L", "J")], np.full(m, 1 / m), **TIGHT)
+    else:
+        assert ("L", "J") not in local
+
+
+@pytest.mark.parametrize("m, n", [(1, 2), (1, 4), (6, 3)])
+@pytest.mark.parametrize("seed", range(3))
+def test_upstream_times_local_is_the_engines_gradient(seed, m, n):
+    trace = explain(*random_case(seed, m, n))
+    page = trace.page()
+    for node in page.nodes:
+        if node.terms:
+            total = sum(term.value for term in node.terms)
+            np.testing.assert_allclose(total, node.grad, rtol=1e-13, atol=1e-16, err_msg=node.name)
+            for term in node.terms:  # the upstream is the user's gradient from the same pass
+                np.testing.assert_array_equal(term.upstream, page.node(term.user).grad)
+        else:
+            assert node.grad is None or node.seed  # only the roots start without a term
+
+
+def test_backward_order_is_the_order_the_engine_visits(monkeypatch):
+    trace = explain(*random_case(5, 3, 3))
+    named, leaves, visited = {}, {}, []
+    for name, op in list(lograd.OPS.items()):  # record each op node as its VJPs run
+        if not isinstance(op.vjps, tuple):
+            continue  # (ops of any number of arrays, such as concatenate: not in this graph)
+
+        def recording(vjp):
+            def run(g, ans, *args, **kwargs):
+                # a leaf is visited when its gradient is stored: seen at the next VJP call
+                for leaf_name, leaf in leaves.items():
+                    if leaf.grad is not None and leaf_name not in visited:
+                        visited.append(leaf_name)
+                if id(ans) in named and named[id(ans)] not in visited:
+                    visited.append(named[id(ans)])
+                return vjp(g, ans, *args, **kwargs)
+            return run
+
+        vjps = tuple(None if v is None else recording(v) for v in op.vjps)
+        monkeypatch.setitem(lograd.OPS, name, op._replace(vjps=vjps))
+    nodes = lecture_graph(trace.x, trace.w, trace.b, trace.y)  # built with the recording ops
+    named.update({id(t.data): name for name, t in nodes.items() if t.op is not None})
+    leaves.update({name: t for name, t in nodes.items() if t.op is None and t.requires_grad})
+    nodes["J"].backward()
+    order = backward_order(trace)
+    # the leaves visited after the last VJP call cannot be told apart: they come last
+    last = set(leaves) - set(visited)
+    assert visited == ["J", "L", "a", "z", "w1", "w2"] and last == {"w3", "b"}
+    assert order[:len(visited)] == visited and set(order[len(visited):]) == last
+
+
+def plain_gradient_descent(x, w, b, y, alpha, steps):
+    """The lecture's update with its closed-form gradients, in plain NumPy."""
+    costs, path = [], [(w, b)]
+    for _ in range(steps):
+        closed = closed_forms(x, w, b, y)
+        costs.append(np.mean(closed["loss"]))
+        w, b = w - alpha * closed["dw"], b - alpha * closed["db"]
+        path.append((w, b))
+    costs.append(np.mean(closed_forms(x, w, b, y)["loss"]))
+    return np.array(costs), np.array([p[0] for p in path]), np.array([p[1] for p in path])
+
+
+@pytest.mark.parametrize("m", [1, 5])
+def test_descend_is_gradient_descent_and_its_first_step_is_the_traces(m):
+    x, w, b, y, alpha = random_case(6, m, 2)
+    path = descend(x, w, b, y, alpha, 60)
+    costs, ws, bs = plain_gradient_descent(np.atleast_2d(x), w, b, np.atleast_1d(y), alpha, 60)
+    np.testing.assert_allclose(path["cost"], costs, rtol=1e-12)
+    np.testing.assert_allclose(path["w"], ws, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(path["b"], bs, rtol=1e-12, atol=1e-15)
+    assert path["cost"][-1] < path["cost"][0]
+    trace = explain(x, w, b, y, alpha)
+    np.testing.assert_array_equal(path["w"][1], trace.w_new)  # the same engine, bit for bit
+    assert path["b"][1] == trace.b_new and path["cost"][1] == trace.cost_new
+    timeline = trace.page(steps=60).timeline
+    np.testing.assert_array_equal(timeline.loss, path["cost"])
+    np.testing.assert_array_equal(timeline.parameters["w2"], path["w"][:, 1])
+
+
+@pytest.mark.parametrize("steps", [0, -1, 10_001, 2.5, True])
+def test_descend_refuses_a_bad_number_of_steps(steps):
+    with pytest.raises(UserError, match="steps must be a whole number from 1 to 10000"):
+        descend([1.0], [1.0], 0.0, 1.0, 0.1, steps)
+
+
+def test_show_displays_the_page_in_an_iframe(monkeypatch):
+    display = pytest.importorskip("IPython.display")
+    shown = []
+    monkeypatch.setattr(display, "display", shown.append)
+    trace = explain()
+    assert trace.show(steps=3) is None
+    (obj,) = shown
+    assert isinstance(obj, display.HTML)
+    assert obj.data == trace.page(steps=3).iframe()
+
+
+def test_the_table_names_the_fused_op_that_training_runs():
+    from sklearn.datasets import load_breast_cancer
+
+    from lograd.autodiff.pictures import graph_nodes
+    from lograd.estimators.logistic import LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    fitted = LogisticRegression(max_iter=5, tol=0).fit(X, y)
+    objective, theta = fitted.training_objective(X, y)
+    loss_ops = {node.op.name for node in graph_nodes(objective.graph(theta))
+                if node.op is not None and "loss" in node.op.name}
+    assert loss_ops == {"linear_logistic_loss"}  # what training runs
+    assert "linear_logistic_loss" in " ".join(explain().table().split())

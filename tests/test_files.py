@@ -1,4 +1,5 @@
-"""lograd._files: one atomic writer for every file lograd writes, and its clean-up after a kill."""
+"""lograd.files.atomic: one atomic writer for every file lograd writes, and its clean-up after
+a kill."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
-from lograd import Tensor, model_io, report
-from lograd import _files as files
-from lograd.checkpoint import Checkpoint
-from lograd.draw import draw_graph
-from lograd.estimator import LogisticRegression
+from lograd import Tensor
+from lograd.estimators import persistence
+from lograd.estimators.logistic import LogisticRegression
+from lograd.files import atomic as files
+from lograd.files import model_files
+from lograd.files.checkpoints import Checkpoint
+from lograd.lectures.drawing import draw_graph
+from lograd.report import html as report_html
 from lograd.report import write_report
 
 
@@ -41,10 +45,10 @@ def _writers(model):
                                               "theta": np.zeros(3)})
 
     def predictions(directory):  # the CLI's predictions, JSON metrics
-        with model_io.atomic_write(directory / "p.csv", "w", what="--output") as f:
+        with model_files.atomic_write(directory / "p.csv", "w", what="--output") as f:
             f.write("label\n")
 
-    return {"model file": lambda d: model_io.save(model, d / "m.lograd"),
+    return {"model file": lambda d: persistence.save(model, d / "m.lograd"),
             "checkpoint": checkpoint, "report": report, "graph": graph,
             "predictions and JSON": predictions}
 
@@ -52,7 +56,7 @@ def _writers(model):
 @pytest.mark.parametrize("writer", ["model file", "checkpoint", "report", "graph",
                                     "predictions and JSON"])
 def test_every_writer_syncs_the_file_and_its_directory(model, tmp_path, monkeypatch, writer):
-    monkeypatch.setattr(report, "build_report", lambda **fields: "<html></html>")
+    monkeypatch.setattr(report_html, "build_report", lambda **fields: "<html></html>")
     synced, real_fsync = [], os.fsync
 
     def recording_fsync(fd):
@@ -89,7 +93,7 @@ def test_stale_temporary_files_of_killed_writes_are_removed_on_the_next_write(mo
     os.utime(elsewhere_old, (hour_ago, hour_ago))
     not_ours = tmp_path / ".m.lograd.abc123.tmp"
     not_ours.write_bytes(b"someone else's")
-    model_io.save(model, tmp_path / "other.lograd")
+    persistence.save(model, tmp_path / "other.lograd")
     assert not killed.exists() and not elsewhere_old.exists()
     assert running.exists() and elsewhere_fresh.exists() and not_ours.exists()
 
@@ -98,10 +102,10 @@ def test_a_write_killed_part_way_leaves_a_file_the_next_write_removes(model, tmp
     """SIGKILL in the middle of a write (as a user's kill -9 or the OOM killer would): the
     target is untouched, and the temporary file left behind goes with the next write."""
     target = tmp_path / "m.lograd"
-    model_io.save(model, target)
+    persistence.save(model, target)
     before = target.read_bytes()
-    script = (f"from lograd import model_io\n"
-              f"with model_io.atomic_write({str(target)!r}) as f:\n"
+    script = (f"from lograd.files import model_files\n"
+              f"with model_files.atomic_write({str(target)!r}) as f:\n"
               f"    f.write(b'half a model'); f.flush()\n"
               f"    print('writing', flush=True); import time; time.sleep(60)\n")
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -111,14 +115,14 @@ def test_a_write_killed_part_way_leaves_a_file_the_next_write_removes(model, tmp
     left = [name for name in os.listdir(tmp_path) if name != "m.lograd"]
     assert len(left) == 1 and left[0].startswith(".m.lograd.")
     assert target.read_bytes() == before
-    model_io.save(model, tmp_path / "another.lograd")  # any write into the directory
+    persistence.save(model, tmp_path / "another.lograd")  # any write into the directory
     assert sorted(os.listdir(tmp_path)) == ["another.lograd", "m.lograd"]
 
 
 def test_a_concurrent_writers_temporary_file_is_left_alone(model, tmp_path):
-    with model_io.atomic_write(tmp_path / "slow.csv", "w") as f:
+    with model_files.atomic_write(tmp_path / "slow.csv", "w") as f:
         f.write("label\n")
-        model_io.save(model, tmp_path / "m.lograd")  # another write while this one runs
+        persistence.save(model, tmp_path / "m.lograd")  # another write while this one runs
         (in_flight,) = [name for name in os.listdir(tmp_path) if name.startswith(".slow.csv.")]
         assert (tmp_path / in_flight).exists()
     assert sorted(os.listdir(tmp_path)) == ["m.lograd", "slow.csv"]

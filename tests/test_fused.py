@@ -244,12 +244,12 @@ def test_switch_names_both_forms():
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_objective_gives_the_same_loss_and_gradient_with_either_form(kind, layout, dtype,
                                                                      fit_intercept):
-    from lograd.objective import Objective
+    from tests.linear_support import linear_objective
 
     X, Y, s, *_ = make_problem(kind, layout, dtype, True)
     Y, s = Y.astype(dtype), s.astype(dtype)
-    fused, unfused = (Objective(X, Y, s, alpha_l2=0.3, fit_intercept=fit_intercept, loss_fn=f)
-                      for f in (fused_data_loss, unfused_data_loss))
+    fused, unfused = (linear_objective(X, Y, s, alpha_l2=0.3, fit_intercept=fit_intercept,
+                                       fused=f) for f in (True, False))
     theta = np.random.default_rng(2).standard_normal(fused.n_params).astype(dtype)
     batch = np.arange(0, X.shape[0], 7)  # a mini-batch, as the stochastic solvers ask for
     for rows in (None, batch):

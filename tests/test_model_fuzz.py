@@ -27,11 +27,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import lograd
-from lograd.checkpoint import FILENAME
 from lograd.cli import main
-from lograd.data import Schema
 from lograd.errors import DivergenceError, UserError
-from lograd.estimator import LogisticRegression
+from lograd.estimators.logistic import LogisticRegression
+from lograd.files.checkpoints import FILENAME
+from lograd.files.tables import Schema
 
 SEED = 12
 REPLACEMENTS = [None, True, False, 0, -1, 2, 0.5, -1e308, 1e308, 10**30, "", "x", "inf", [],

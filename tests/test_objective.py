@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp
+from tests.linear_support import linear_objective
 
 from lograd import gradcheck
-from lograd.engine import Tensor
-from lograd.objective import Objective, data_loss, penalty_strengths
+from lograd.autodiff.engine import Tensor
+from lograd.losses import unfused_data_loss as data_loss
+from lograd.models.linear import Linear
+from lograd.objective import Objective, penalty_strengths
 
 
 def make_problem(n=40, d=5, k=None, seed=0, dtype=np.float64):
@@ -60,7 +63,7 @@ def test_objective_is_sklearns_divided_by_c_times_weight_sum(k, penalty, l1_rati
     X, Y, weights, rng = make_problem(k=k)
     C, S = 0.7, weights.sum()
     alpha_l2, alpha_l1 = penalty_strengths(penalty, C, l1_ratio, S)
-    objective = Objective(X, Y, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1)
+    objective = linear_objective(X, Y, weights, alpha_l2=alpha_l2, alpha_l1=alpha_l1)
     theta = rng.standard_normal(objective.n_params)
     w, b = objective.unpack(theta)
     ratio = l1_ratio or 0.0
@@ -74,7 +77,7 @@ def test_objective_is_sklearns_divided_by_c_times_weight_sum(k, penalty, l1_rati
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_loss_and_grad_gradient_matches_finite_differences_of_value(k, fit_intercept):
     X, Y, weights, rng = make_problem(k=k)
-    objective = Objective(X, Y, weights, alpha_l2=0.3, fit_intercept=fit_intercept)
+    objective = linear_objective(X, Y, weights, alpha_l2=0.3, fit_intercept=fit_intercept)
     theta = rng.standard_normal(objective.n_params)
     _, grad = objective.loss_and_grad(theta)
     eps = 1e-6
@@ -85,8 +88,8 @@ def test_loss_and_grad_gradient_matches_finite_differences_of_value(k, fit_inter
 
 def test_intercept_is_not_penalized():
     X, Y, weights, rng = make_problem()
-    plain = Objective(X, Y, weights)
-    penalized = Objective(X, Y, weights, alpha_l2=5.0)
+    plain = linear_objective(X, Y, weights)
+    penalized = linear_objective(X, Y, weights, alpha_l2=5.0)
     theta = np.zeros(plain.n_params)
     theta[-1] = 3.0  # only the intercept is non-zero
     assert penalized.value(theta) == plain.value(theta)
@@ -96,7 +99,7 @@ def test_intercept_is_not_penalized():
 
 def test_batch_uses_its_rows_and_the_full_penalty():
     X, Y, weights, rng = make_problem()
-    objective = Objective(X, Y, weights, alpha_l2=0.5)
+    objective = linear_objective(X, Y, weights, alpha_l2=0.5)
     theta = rng.standard_normal(objective.n_params)
     rows = np.array([3, 7, 11, 20])
     w, b = objective.unpack(theta)
@@ -106,7 +109,7 @@ def test_batch_uses_its_rows_and_the_full_penalty():
 
 def test_prox_is_soft_thresholding_of_the_weights_only():
     X, Y, weights, _ = make_problem(d=3)
-    objective = Objective(X, Y, weights, alpha_l1=2.0)
+    objective = linear_objective(X, Y, weights, alpha_l1=2.0)
     theta = np.array([0.5, -3.0, 1.2, 7.0])  # three weights, then the intercept
     np.testing.assert_allclose(objective.prox(theta, 0.5), [0.0, -2.0, 0.2, 7.0])
 
@@ -118,7 +121,7 @@ def test_lipschitz_bound_exceeds_the_hessian_spectrum(k, sparse):
     X, Y, weights, rng = make_problem(n=60, d=4, k=k)
     X = X * np.array([1.0, 3.0, 0.2, 1.0])
     X_used = sp.csr_matrix(X) if sparse else X
-    objective = Objective(X_used, Y, weights, alpha_l2=0.1)
+    objective = linear_objective(X_used, Y, weights, alpha_l2=0.1)
     bound = objective.lipschitz()
     for scale in (0.0, 0.3, 1.0):
         theta = scale * rng.standard_normal(objective.n_params)
@@ -140,9 +143,9 @@ def test_trace_bound_is_used_for_many_features(monkeypatch):
     import lograd.objective as objective_module
 
     X, Y, weights, _ = make_problem(n=30, d=6)
-    exact = Objective(X, Y, weights).lipschitz()
-    monkeypatch.setattr(objective_module, "_MAX_EXACT_GRAM", 3)
-    trace = Objective(X, Y, weights).lipschitz()
+    exact = linear_objective(X, Y, weights).lipschitz()
+    monkeypatch.setattr(objective_module, "MAX_EXACT_GRAM", 3)
+    trace = linear_objective(X, Y, weights).lipschitz()
     assert trace >= exact
     row_norms = np.einsum("ij,ij->i", X, X) + 1
     assert trace == pytest.approx(0.25 * (row_norms @ weights) / weights.sum(), rel=1e-5)
@@ -150,29 +153,31 @@ def test_trace_bound_is_used_for_many_features(monkeypatch):
 
 def test_float32_graph_stays_float32():
     X, Y, weights, rng = make_problem(dtype=np.float32)
-    objective = Objective(X, Y, weights, alpha_l2=0.1)
+    objective = linear_objective(X, Y, weights, alpha_l2=0.1)
     theta = rng.standard_normal(objective.n_params).astype(np.float32)
     loss, grad = objective.loss_and_grad(theta)
     assert grad.dtype == np.float32
-    X64 = Objective(X.astype(np.float64), Y.astype(np.float64), weights.astype(np.float64),
+    X64 = linear_objective(X.astype(np.float64), Y.astype(np.float64), weights.astype(np.float64),
                     alpha_l2=0.1)
     loss64, grad64 = X64.loss_and_grad(theta.astype(np.float64))
     assert loss == pytest.approx(loss64, rel=1e-5)
     np.testing.assert_allclose(grad, grad64, rtol=1e-4, atol=1e-6)
 
 
-def test_custom_data_loss_replaces_the_data_term():
-    """The seam for the fused kernel: the objective calls ``loss_fn`` with the documented args."""
+def test_the_objective_asks_the_model_for_its_data_term():
+    """The model seam: the objective calls ``model.data_term`` with the parameters and rows."""
     X, Y, weights, rng = make_problem()
     calls = []
 
-    def recording_loss(X_, w, b, Y_, s):
-        calls.append((X_.shape, w.shape, b.shape, Y_.shape, None if s is None else s.shape))
-        return data_loss(X_, w, b, Y_, s)
+    class RecordingLinear(Linear):
+        def data_term(self, params, X_, Y_, s=None):
+            calls.append((X_.shape, tuple(p.shape for p in params), Y_.shape,
+                          None if s is None else s.shape))
+            return super().data_term(params, X_, Y_, s)
 
-    objective = Objective(X, Y, weights, alpha_l2=0.2, loss_fn=recording_loss)
-    reference = Objective(X, Y, weights, alpha_l2=0.2, loss_fn=data_loss)
+    objective = Objective(RecordingLinear(5), X, Y, weights, alpha_l2=0.2, compiled=False)
+    reference = linear_objective(X, Y, weights, alpha_l2=0.2)
     theta = rng.standard_normal(objective.n_params)
     np.testing.assert_array_equal(objective.loss_and_grad(theta)[1],
                                   reference.loss_and_grad(theta)[1])
-    assert calls == [((40, 5), (5,), (), (40,), (40,))]
+    assert calls == [((40, 5), ((5,), ()), (40,), (40,))]

@@ -13,15 +13,14 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lograd.engine import Tensor
-from lograd.estimator import LogisticRegression
-from lograd.gradcheck import gradcheck
-from lograd.objective import data_loss, penalty_strengths
+from lograd.autodiff.engine import Tensor
+from lograd.autodiff.gradcheck import gradcheck
+from lograd.estimators.logistic import LogisticRegression
+from lograd.losses import unfused_data_loss as data_loss
 from lograd.report import (
     classification_metrics,
     confusion_table,
     metrics_table,
-    model_graph,
     write_report,
 )
 
@@ -71,24 +70,50 @@ def fitted():
     return X, y, LogisticRegression(C=0.5, tol=1e-8, max_iter=500).fit(X, y)
 
 
-def test_model_graph_is_the_objective_that_training_minimised(fitted):
-    X, y, model = fitted
-    alpha, _ = penalty_strengths("l2", 0.5, None, float(len(y)))
-    loss = model_graph(X, y, model.coef_, model.intercept_, model.classes_, alpha)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_graph_drawn_is_the_objective_that_training_minimised(fitted, weighted):
+    """The estimator's own objective (weights, class weights, the penalty from the total
+    weight, the fused op that ran), at the fitted parameters: not one rebuilt by the report."""
+    X, y, _ = fitted
+    s = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    model = LogisticRegression(C=0.5, tol=1e-8, max_iter=500, class_weight="balanced")
+    model.fit(X, y, sample_weight=s)
+    objective, theta = model.training_objective(X, y, sample_weight=s)
+    loss = objective.graph(theta)
     assert loss.item() == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+    names = {t.name for t in _leaves(loss)}
+    assert {"X (300×30)", "y (300)", "w (30)", "b"} <= names
+    assert ("S (300)" in names) == (weighted or model.class_weight is not None)
+    assert "linear_logistic_loss" in {t.op.name for t in _nodes(loss) if t.op}
     w = next(t for t in _leaves(loss) if t.name == "w (30)")
     assert np.abs(w.grad).max() < 1e-6  # converged: the gradient vanishes at the minimum
 
-    def objective(w, b):  # the same function, checked against finite differences elsewhere
-        return data_loss(X, w, b, y.astype(float)) + (0.5 * alpha) * (w * w).sum()
+    weights = model._penalty  # (the same penalty the fit used)
+    total = float(objective.sample_weight.sum())
+    alpha = weights(total)[0]
+
+    def by_hand(w, b):  # the same function from plain ops, checked by finite differences
+        return data_loss(X, w, b, y.astype(float), objective.sample_weight) + (
+            0.5 * alpha) * (w * w).sum()
 
     shifted = model.coef_[0] + 0.3  # away from the minimum, where gradients are large
-    gradcheck(objective, shifted, model.intercept_[0])
-    moved = model_graph(X, y, shifted[None, :], model.intercept_, model.classes_, alpha)
+    gradcheck(by_hand, shifted, model.intercept_[0])
+    moved = objective.graph(objective.pack([shifted, model.intercept_[0]]))
     w_moved = next(t for t in _leaves(moved) if t.name == "w (30)")
     reference = Tensor(shifted, requires_grad=True)
-    objective(reference, Tensor(model.intercept_[0])).backward()
-    np.testing.assert_allclose(w_moved.grad, reference.grad, rtol=1e-12)
+    by_hand(reference, Tensor(model.intercept_[0])).backward()
+    np.testing.assert_allclose(w_moved.grad, reference.grad, rtol=1e-10)
+
+
+def _nodes(root):
+    seen, stack, found = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            found.append(node)
+            stack.extend(node.parents)
+    return found
 
 
 def _leaves(root):
@@ -180,3 +205,83 @@ def test_report_renders_every_image_in_a_real_browser(tmp_path):
     broken = html.replace('src="data:image/png;base64,iVBOR', 'src="data:image/png;base64,XXXX', 1)
     page.write_text(broken.replace("</body>", _CHECKER + "</body>"))
     assert _rendered_image_count(page, tmp_path) == (4, 5)
+
+
+def _hidden_fraction(ax, collection):
+    """The fraction of a scatter's points whose centre a point drawn later covers."""
+    from matplotlib.collections import PathCollection
+
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    later = scatters[scatters.index(collection) + 1:]
+    if not later:
+        return 0.0
+    centres = ax.transData.transform(collection.get_offsets())
+    above = np.vstack([ax.transData.transform(c.get_offsets()) for c in later])
+    radius = np.sqrt(collection.get_sizes()[0]) / 2 * ax.figure.dpi / 72  # points² -> pixels
+    distances = np.linalg.norm(centres[:, None, :] - above[None, :, :], axis=2)
+    return float(np.mean(distances.min(axis=1) < radius))
+
+
+def test_the_decision_boundary_hides_no_class_under_another():
+    """Fair-like data: two features with 5 values each, 68 % of rows in one class and both
+    classes at every place; each class must stay visible (issue 12, item 11)."""
+    from matplotlib.collections import PathCollection
+
+    from lograd.report.figures import boundary_figure
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 6, size=(400, 2)).astype(float)
+    y = np.where(rng.random(400) < 0.32 + 0.04 * (X[:, 0] - 3), True, False)
+    model = LogisticRegression().fit(X, y)
+    fig = boundary_figure(model, X, y, model.classes_, ["rating", "years"])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    by_size = sorted(scatters, key=lambda c: -len(c.get_offsets()))
+    assert [len(c.get_offsets()) for c in by_size] == sorted(
+        [int(np.sum(y)), int(np.sum(~y))], reverse=True)
+    assert scatters[-1] is by_size[-1]  # the minority is drawn last, on top
+    assert _hidden_fraction(ax, by_size[0]) < 0.2  # the majority stays visible (was: 100 % hidden)
+    shown = np.vstack([c.get_offsets() for c in scatters])
+    assert np.abs(shown - np.round(shown)).max() <= 0.3  # jitter stays near each value
+
+
+def _network_report(path, early_stopping=True):
+    from lograd import MLPClassifier
+    from lograd.datasets import make_flower
+
+    X, y = make_flower(400, random_state=1)
+    order = np.random.default_rng(0).permutation(len(y))  # (the flower lists class 0 first)
+    X, y = X[order], y[order]
+    model = MLPClassifier((4,), "tanh", solver="adam", learning_rate_init=0.05, max_iter=400,
+                          early_stopping=early_stopping, n_iter_no_change=40,
+                          random_state=0).fit(X[:300], y[:300])
+    metrics = {"test": classification_metrics(y[300:], model.predict_proba(X[300:]), [0, 1])}
+    write_report(path, model=model, estimator=model, title="flower", summary=[], params={},
+                 metrics=metrics, feature_names=["x1", "x2"], classes=model.classes_,
+                 X_eval=X[300:], y_eval=y[300:], eval_name="test", standardized=False,
+                 X_train=X[:300], y_train=y[:300], unit="epoch")
+    return model, path.read_text()
+
+
+def test_a_networks_report_shows_the_network_its_weights_and_both_loss_curves(tmp_path):
+    model, html = _network_report(tmp_path / "net.html")
+    assert "<h2>The network</h2>" in html and "<h2>Coefficients</h2>" not in html
+    assert "W1 2×4, b1 4" in html and "W2 4×1, b2 1" in html  # the layers' shapes
+    assert f"{2 * 4 + 4 + 4 + 1} parameters" in html
+    assert "<h2>Decision boundary (test rows)</h2>" in html  # the flower is 2-D
+    assert "<h2>Training</h2>" in html
+    assert f"<td>epochs</td><td>{model.n_iter_}</td>" in html
+    assert "stopped early" in html and "training time" in html
+    # loss curve, ROC, confusion, network, weights, boundary, graph
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert len(model.validation_loss_curve_) == model.n_iter_
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium is not installed")
+def test_a_networks_report_renders_in_a_real_browser(tmp_path):
+    _, html = _network_report(tmp_path / "net.html")
+    page = tmp_path / "checked.html"
+    page.write_text(html.replace("</body>", _CHECKER + "</body>"))
+    assert _rendered_image_count(page, tmp_path) == (7, 7)

@@ -181,7 +181,7 @@ def test_minibatch_tokens_pass_through_and_loss_rule_stops(problem):
         return [0.5, 1.5]  # two "batches": gradient scaled by 1/2 and 3/2, mean 1
 
     result = run(problem, GradientDescent(0.005), max_iter=10_000, tol=1e-9, batches=batches,
-                 stop_rule="loss", n_iter_no_change=3)
+                 n_iter_no_change=3)
     assert result.stopped_by == "tol" and result.n_iter < 10_000
     assert epochs == list(range(result.n_iter))
     assert problem.batches_seen[:4] == [0.5, 1.5, 0.5, 1.5]

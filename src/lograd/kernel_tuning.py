@@ -20,18 +20,17 @@ and the cache off: every kernel runs its default variant.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import platform
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from lograd._files import atomic_write
-from lograd.errors import UserError
 
 #: Data at least this large stream from memory on current CPUs: their first call measures.
 TUNE_MIN_BYTES = 128 * 2**20
@@ -279,13 +278,26 @@ def _save(key, variant, medians) -> bool:
              "median_ms": {str(c): round(t * 1e3, 4) for c, t in medians.items()},
              "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
              "threads": get_num_threads(), "lograd": __version__}
+    # Written to a temporary file in the same directory, then renamed over the old one, so that
+    # a reader sees the old file or the new one, never half of one. (Not lograd.files'
+    # atomic_write: that layer sits above the kernels, and a cache that cannot be written is
+    # skipped, not reported.)
+    temporary = None
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
         choices = _read_choices(path)  # other kernels', dtypes' and CPUs' entries stay
         choices.setdefault(cpu_model(), {})[_entry_name(key)] = entry
-        with atomic_write(path, "w", what="kernel cache", encoding="utf-8") as f:
+        handle, temporary = tempfile.mkstemp(prefix=".kernel-variants.", dir=directory)
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
             json.dump({"format": _FORMAT, "choices": choices}, f, indent=1, sort_keys=True)
             f.write("\n")
-    except (UserError, OSError):
+        os.replace(temporary, path)
+        temporary = None
+    except OSError:
         return False
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
     return True

@@ -37,8 +37,9 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from lograd import kernel_tuning, ops
-from lograd.engine import Tensor, apply, defop
+from lograd import kernel_tuning
+from lograd.autodiff import ops
+from lograd.autodiff.engine import Tensor, apply, defop
 
 try:
     import numba
@@ -55,6 +56,7 @@ _PARTIALS_BYTES_MAX = 64 * 2**20  # per-chunk gradient accumulators (n_chunks, d
 # d-vectors no longer fit in L2 together (measured: d = 1e5 float64 on a 2 MB L2 took 1.5x
 # longer in one pass than in two), the kernel makes two passes: z and r first, then the scatter.
 _SPARSE_ONE_PASS_MAX_BYTES = 256 * 2**10
+_BLOCK = 32  # rows per block of the dense binary kernel (δ of _log1p_sum stays below 2^32)
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
 _INV_LN2 = 1.44269504088896338700e00
 
@@ -148,6 +150,23 @@ defop(_FUSED_OP, _fused_forward,
       saves=True)
 
 
+def block_sums(X, w, b, y, sample_weight=None):
+    """``(Σ s_i loss_i, Σ x_i r_iᵀ, Σ r_i, Σ s_i)`` over the rows of X, in one pass: the sums a
+    backend adds up over row blocks (the fused kernel's, or the NumPy path's). Gradient sums in
+    float64."""
+    X = np.asarray(X) if not sp.issparse(X) else X
+    dtype = _compute_dtype(X)
+    y, s, w_c, b_c = _prepare(X, w, b, y, sample_weight, dtype)
+    kernel = _pick_kernel(X, dtype, y.ndim == 2)
+    if kernel is None:
+        loss_sum, grad_w, grad_b = _numpy_pass(X, w_c, b_c, y, s)
+    else:
+        loss_sum, grad_w, grad_b = kernel(X, w_c, b_c, y, s)
+    weight_sum = float(s.sum(dtype=np.float64)) if s.size else float(X.shape[0])
+    return (float(loss_sum), np.asarray(grad_w, dtype=np.float64),
+            np.asarray(grad_b, dtype=np.float64), weight_sum)
+
+
 def _unwrap(value):
     return value.data if isinstance(value, Tensor) else value
 
@@ -238,31 +257,39 @@ def _on_threads(kernel, *args):
 
 
 class DenseVariant(NamedTuple):
-    """One way to run the dense binary kernel. Every variant computes the same loss and gradient
-    (they differ in rounding only); which is fastest depends on the CPU (see
-    :mod:`lograd.kernel_tuning`)."""
+    """One way to run the dense binary kernel: how far ahead it prefetches X. Which is fastest
+    depends on the CPU (see :mod:`lograd.kernel_tuning`); every variant computes the same bits
+    (a prefetch is only a hint to the memory system)."""
 
-    block: int  # rows per block: their dot products, then their exp, then their updates
     prefetch_kib: int  # how far ahead of the rows in work the kernel prefetches, KiB of X; 0: not
 
     def rows_ahead(self, row_bytes: int) -> int:
-        """The prefetch distance in rows of ``row_bytes`` (0: no software prefetch)."""
+        """The prefetch distance in rows of ``row_bytes`` (0: the rows about to be read, which
+        asks memory for nothing that is not already on its way)."""
         if not self.prefetch_kib:
             return 0
         return max(4, -(-self.prefetch_kib * 1024 // row_bytes))  # (at least past this group)
 
     def __str__(self) -> str:
-        ahead = (f"prefetch {self.prefetch_kib} KiB ahead" if self.prefetch_kib
-                 else "no software prefetch")
-        return f"blocks of {self.block} rows, {ahead}"
+        if not self.prefetch_kib:
+            return "no prefetch ahead"
+        return f"prefetch {self.prefetch_kib} KiB ahead"
 
 
-#: The variants measured on first use; DENSE_BINARY_DEFAULT runs until then (or without tuning).
-DENSE_BINARY_VARIANTS = tuple(DenseVariant(block, prefetch_kib) for block in (16, 32)
-                              for prefetch_kib in (0, 8, 16, 32, 64))
-DENSE_BINARY_DEFAULT = DenseVariant(16, 32)
+# The variants measured on first use differ in the prefetch only (none, or 8 to 64 KiB ahead):
+# that is what changes most from one CPU to another (the prefetch took the step from 1.23x to
+# 0.98x of a plain read of X on an Intel Xeon, and made the plain read slower on an AMD EPYC),
+# and it changes no bit of the result, so a fit gives the same numbers whether or not this
+# CPU's choice is known yet (and the golden outputs stay exact). The rows per block are not a
+# variant: they set the order of the sums (a block of 16 rounds differently from 32), the
+# block's length must be a compile-time constant for the sums to stay as they were, and 16
+# was not clearly faster than 32 on the Xeon (bench/profile_kernel.py, docs/performance.md).
+DENSE_BINARY_VARIANTS = tuple(DenseVariant(kib) for kib in (0, 8, 16, 32, 64))
+#: Runs until this CPU's choice is known (and with tuning off): 32 KiB is about the 64 rows of
+#: 100 float64 the kernel prefetched before it had variants.
+DENSE_BINARY_DEFAULT = DenseVariant(32)
 #: The cache's name for this kernel and its candidates (a new name when either changes).
-DENSE_BINARY_KERNEL = "dense_binary-1"
+DENSE_BINARY_KERNEL = "dense_binary-2"
 
 
 def _dense_binary(X, w, b, y, s, variant=None):
@@ -270,7 +297,7 @@ def _dense_binary(X, w, b, y, s, variant=None):
     n, d = X.shape
     if variant is None:
         variant = dense_binary_variant(X, w, b, y)
-    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s, variant.block,
+    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s,
                                variant.rows_ahead(d * X.itemsize), _n_chunks(n, d, X.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum()
 
@@ -477,18 +504,21 @@ def _exp_parts(x):
 
 
 @_jit
-def _k_dense_binary(X, w, b, y, s, block, ahead, n_chunks):
+def _k_dense_binary(X, w, b, y, s, ahead, n_chunks):
     """X (n, d), w (d,), y (n,), s (n,) or (0,) -> per chunk: loss sum, Σ r_i x_i, Σ r_i.
 
-    Rows go in blocks of ``block`` rows (a multiple of 4), each in three steps: the dot
-    products z = X_blk w, four rows at a time (they share each load of w); then e = exp(-|z|),
-    σ(z) and r for the block in vectorised loops; then g += Σ r_i x_i, four rows at a time,
-    while the block is still in L1. X is read from memory once; the loss's log1p is taken once
-    per block (see :func:`_log1p_sum`). A chunk's last rows (fewer than a block) go one by one.
-    One core streams X only as fast as its outstanding cache misses allow, and the exp step
-    issues none: with ``ahead`` > 0 the kernel prefetches the rows ``ahead`` rows on, spread
-    over both row loops, so that memory keeps working while it computes (0: no prefetch).
-    Which block and distance are fastest depends on the CPU (:class:`DenseVariant`).
+    Rows go in blocks of 32 (_BLOCK, a compile-time constant: the block's sums are unrolled
+    in a fixed order), each in three steps: the dot products z = X_blk w, four rows at a time
+    (they share each load of w); then e = exp(-|z|), σ(z) and r for the block in vectorised
+    loops; then g += Σ r_i x_i, four rows at a time, while the block is still in L1. X is read
+    from memory once; the loss's log1p is taken once per block (see :func:`_log1p_sum`). A
+    chunk's last rows (fewer than a block) go one by one. One core streams X only as fast as
+    its outstanding cache misses allow, and the exp step issues none: with ``ahead`` > 0 the
+    kernel prefetches the rows ``ahead`` rows on, spread over both row loops, so that memory
+    keeps working while it computes. Which distance is fastest depends on the CPU
+    (:class:`DenseVariant`). ``ahead`` = 0 prefetches the rows about to be read (nothing
+    ahead): the prefetches stay unconditional because an ``if ahead`` around them changed how
+    LLVM vectorised the block's sums (the last bits of Σ r_i moved).
     """
     n, d = X.shape
     as_x = X.dtype.type  # r is cast to X's dtype: float32 rows update in float32 SIMD
@@ -499,45 +529,41 @@ def _k_dense_binary(X, w, b, y, s, block, ahead, n_chunks):
     for c in prange(n_chunks):
         start, stop = _chunk_bounds(c, n_chunks, n)
         g = grad_w[c]
-        z_blk = np.empty(block)
-        e_blk = np.empty(block)
-        r_blk64 = np.empty(block)
-        r_blk = np.empty(block, dtype=X.dtype)
-        two_k = np.empty(block, dtype=np.int64)  # 2^k built from its float64 bit pattern
+        z_blk = np.empty(_BLOCK)
+        e_blk = np.empty(_BLOCK)
+        r_blk64 = np.empty(_BLOCK)
+        r_blk = np.empty(_BLOCK, dtype=X.dtype)
+        two_k = np.empty(_BLOCK, dtype=np.int64)  # 2^k built from its float64 bit pattern
         two_k_float = two_k.view(np.float64)
         loss_c = 0.0  # chunk sums live in registers: threads write loss[c] once (no false sharing)
         grad_b_c = 0.0
         i0 = start
-        while i0 + block <= stop:
-            y_blk = y[i0:i0 + block]  # (a view indexed from 0: y[i0 + t] compiles to a gather)
-            for q in range(0, block, 4):
-                if ahead:
-                    _prefetch_rows2(X, min(i0 + q + ahead, n - 2))
+        while i0 + _BLOCK <= stop:
+            for q in range(0, _BLOCK, 4):
+                _prefetch_rows2(X, min(i0 + q + ahead, n - 2))
                 _dot4(X, w, b, i0 + q, z_blk, q)
-            for t in range(block):
+            for t in range(_BLOCK):
                 e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))
                 two_k[t] = (np.int64(k) + 1023) << 52
-            for t in range(block):  # vectorised: no calls, no branches but selects
+            for t in range(_BLOCK):  # vectorised: no calls, no branches but selects
                 e = e_blk[t] * two_k_float[t]
                 e_blk[t] = e
                 z = z_blk[t]
-                r_blk64[t] = (1.0 if z >= 0 else e) / (1.0 + e) - y_blk[t]  # σ(z) - y
-                z_blk[t] = max(z, 0.0) - y_blk[t] * z  # now the loss without log1p(e)
+                r_blk64[t] = (1.0 if z >= 0 else e) / (1.0 + e) - y[i0 + t]  # σ(z) - y
+                z_blk[t] = max(z, 0.0) - y[i0 + t] * z  # now the loss without log1p(e)
             if weighted:
-                s_blk = s[i0:i0 + block]
-                for t in range(block):
-                    r_blk64[t] *= s_blk[t]
-                    loss_c += s_blk[t] * (z_blk[t] + math.log1p(e_blk[t]))
+                for t in range(_BLOCK):
+                    r_blk64[t] *= s[i0 + t]
+                    loss_c += s[i0 + t] * (z_blk[t] + math.log1p(e_blk[t]))
             else:
                 loss_c += z_blk.sum() + _log1p_sum(e_blk)
-            for t in range(block):
+            for t in range(_BLOCK):
                 grad_b_c += r_blk64[t]
                 r_blk[t] = as_x(r_blk64[t])
-            for q in range(0, block, 4):
-                if ahead:
-                    _prefetch_rows2(X, min(i0 + q + 2 + ahead, n - 2))
+            for q in range(0, _BLOCK, 4):
+                _prefetch_rows2(X, min(i0 + q + 2 + ahead, n - 2))
                 _update4(X, g, i0 + q, r_blk, q)
-            i0 += block
+            i0 += _BLOCK
         for last in range(i0, stop):
             x = X[last]
             z = b

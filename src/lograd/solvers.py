@@ -38,25 +38,29 @@ def _info(loss, direction, step) -> StepInfo:
                                                                            initial=0.0)), step)
 
 
-def _gradient_mapping(grad, descent, proxed, eta):
+def gradient_mapping(grad, descent, proxed, eta):
     """``(θ - prox(θ - η g))/η`` written as ``g + (u - prox(u))/η`` with ``u = θ - η g``: exactly
     ``g`` where the prox changes nothing (no rounding from dividing a difference by η)."""
     return grad + (descent - proxed) / eta
 
 
 class GradientDescent:
-    """Proximal gradient descent, optionally with heavy-ball momentum.
+    """Proximal gradient descent, optionally with heavy-ball or Nesterov momentum.
 
     ``θ_new = prox_η(θ + μ·(θ - θ_prev) - η·∇f(θ))``; with ``μ = 0`` this is the textbook
     ``θ ← θ - η·∇f(θ)`` (plus soft-thresholding when there is an L1 term). Used for full-batch
     ``'gd'`` and mini-batch ``'sgd'`` alike. The reported gradient is the gradient mapping
     ``(θ - prox_η(θ - η∇f(θ)))/η``: the gradient itself without an L1 term, and zero exactly at
     a minimiser with one.
+
+    ``nesterov=True`` is scikit-learn's MLP form of Nesterov's momentum (no L1 term): with the
+    velocity ``v ← μ·v - η·∇f(θ)`` (v = 0 at first), the step is ``θ ← θ + μ·v - η·∇f(θ)``.
     """
 
-    def __init__(self, learning_rate: float, momentum: float = 0.0):
+    def __init__(self, learning_rate: float, momentum: float = 0.0, nesterov: bool = False):
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
         self.velocity = None
 
     def step(self, theta, problem, batch=None):
@@ -64,13 +68,19 @@ class GradientDescent:
         eta = self.learning_rate
         descent = theta - eta * grad
         plain = problem.prox(descent, eta)
-        if self.momentum and self.velocity is not None:
-            new = problem.prox(theta + self.momentum * self.velocity - eta * grad, eta)
+        if self.nesterov and self.momentum:
+            velocity = -eta * grad if self.velocity is None else (
+                self.momentum * self.velocity - eta * grad)
+            new = theta + (self.momentum * velocity - eta * grad)
+            self.velocity = velocity
         else:
-            new = plain
-        if self.momentum:
-            self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
-        return new, _info(loss, _gradient_mapping(grad, descent, plain, eta), eta)
+            if self.momentum and self.velocity is not None:
+                new = problem.prox(theta + self.momentum * self.velocity - eta * grad, eta)
+            else:
+                new = plain
+            if self.momentum:
+                self.velocity = new - theta  # v_k = θ_k - θ_{k-1}, after the prox
+        return new, _info(loss, gradient_mapping(grad, descent, plain, eta), eta)
 
     def state_dict(self) -> dict:
         return {"learning_rate": self.learning_rate, "velocity": self.velocity}
@@ -106,7 +116,7 @@ class AcceleratedGradient:
         _, grad = problem.loss_and_grad(self.y, batch)
         descent = self.y - eta * grad
         new = problem.prox(descent, eta)
-        mapping = _gradient_mapping(grad, descent, new, eta)
+        mapping = gradient_mapping(grad, descent, new, eta)
         loss_new = problem.value(new, batch)
         if loss_new > loss_before:  # restart: forget the momentum
             self.t, self.y = 1.0, new
@@ -160,7 +170,7 @@ class Adam:
         self.m, self.v, self.t = state["m"], state["v"], int(state["t"])
 
 
-def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
+def lbfgs(problem, theta0, *, max_iter, tol, callback=None, options=None):
     """Minimise the smooth problem with SciPy's L-BFGS-B, gradients from ``loss_and_grad``.
 
     scikit-learn's settings: ``gtol=tol`` (stop when the largest absolute gradient entry is at
@@ -175,6 +185,9 @@ def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
     tol : float
     callback : callable, optional
         ``callback(theta, loss, grad)`` after every iteration; may raise StopIteration.
+    options : dict, optional
+        SciPy options that replace these (scikit-learn's MLP: ``maxfun`` and SciPy's default
+        ``ftol`` and ``maxls``).
 
     Returns
     -------
@@ -200,5 +213,5 @@ def lbfgs(problem, theta0, *, max_iter, tol, callback=None):
         fun, np.asarray(theta0, dtype=np.float64), method="L-BFGS-B", jac=True,
         callback=on_iteration if callback else None,
         options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps,
-                 "maxls": 50},
+                 "maxls": 50, **(options or {})},
     )

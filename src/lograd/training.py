@@ -11,7 +11,7 @@ Checkpoints: given ``checkpoint=save``, the loop calls ``save(state)`` every
 lists and arrays holding everything the loop needs to go on (parameters, the solver's
 ``state_dict()``, the history, the best parameters, the stopping counters); passing it back as
 ``resume=state`` continues the run exactly where it was saved. Writing it to disk is the
-caller's business (see :mod:`lograd.checkpoint`).
+caller's business (see :mod:`lograd.files.checkpoints`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lograd.errors import DivergenceError
-from lograd.solvers import lbfgs
+from lograd.solvers import gradient_mapping, lbfgs
 
 #: The objective "explodes" when it exceeds this many times max(1, its initial value).
 DIVERGENCE_FACTOR = 1e3
@@ -64,21 +64,49 @@ def _floats(values) -> np.ndarray:
 
 
 class TrainingDiverged(DivergenceError):
-    """The objective became NaN/inf or exploded; ``result`` holds the best parameters seen."""
+    """The run produced no usable model; ``result`` holds the best parameters seen.
 
-    def __init__(self, message, result: TrainingResult):
-        super().__init__(message)
-        self.result = result
+    Attributes
+    ----------
+    reason : {'diverged', 'no_progress', 'aborted'}
+        The objective became NaN/inf or exploded; it ended no lower than it started; the
+        solver (L-BFGS) stopped without lowering it.
+    what : str
+        What happened, with the numbers; ``advice``: what to change (in Python's words).
+    result : TrainingResult
+    """
+
+    def __init__(self, reason, what, advice, result: TrainingResult, kept: str):
+        super().__init__(f"{what}; {advice}; {kept}")
+        self.reason, self.what, self.advice, self.result = reason, what, advice, result
+
+
+_STEP_ADVICE = "lower learning_rate (or use learning_rate='auto')"
+_LBFGS_ADVICE = ("check the data for huge values or weights, scale the features (e.g. "
+                 "sklearn.preprocessing.StandardScaler), use float64 data, or use solver='gd'")
+
+
+def _is_minimum(problem, theta, eta, tol) -> bool:
+    """Whether nothing is left to improve at theta: the largest entry of the (proximal, for a
+    step ``eta``) gradient is at most ``tol`` (or rounding noise)."""
+    _, grad = problem.loss_and_grad(theta)
+    if eta:
+        descent = theta - eta * grad
+        grad = gradient_mapping(grad, descent, problem.prox(descent, eta), eta)
+    noise = float(np.sqrt(np.finfo(np.asarray(theta).dtype).eps))
+    return float(np.max(np.abs(grad), initial=0.0)) <= max(tol, noise)
 
 
 class _Tracker:
     """Keeps the history, the best parameters, and talks to callbacks and the console."""
 
-    def __init__(self, callbacks, verbose, describe, max_iter):
+    def __init__(self, callbacks, verbose, describe, max_iter, theta0):
         self.callbacks, self.verbose, self.describe = callbacks or [], verbose, describe
         self.max_iter = max_iter
+        self.theta0 = theta0  # kept as "best" when no finite objective was ever seen
         self.loss_curve = []
         self.best_theta, self.best_loss, self.best_iteration = None, np.inf, 0
+        self.rate_name, self.step_advice = "learning_rate", _STEP_ADVICE  # (the messages' words)
 
     def state_dict(self) -> dict:
         return {"loss_curve": _floats(self.loss_curve), "best_theta": self.best_theta,
@@ -101,13 +129,32 @@ class _Tracker:
         if np.isfinite(loss) and loss <= limit:
             return
         what = "became non-finite" if not np.isfinite(loss) else f"exploded to {loss:.3g}"
-        result = TrainingResult(self.best_theta, list(self.loss_curve), n_iter, False,
-                                "diverged", learning_rate=learning_rate)
-        raise TrainingDiverged(
-            f"training diverged: the objective {what} at iteration {iteration} with "
-            f"learning_rate={learning_rate:.6g}; lower learning_rate (or use "
-            f"learning_rate='auto'); the best parameters seen (objective "
-            f"{self.best_loss:.6g} at iteration {self.best_iteration}) were kept", result)
+        self.fail("diverged", f"training diverged: the objective {what} at iteration "
+                  f"{iteration} with {self.rate_name}={learning_rate:.6g}", self.step_advice,
+                  n_iter, learning_rate)
+
+    def check_progress(self, problem, iteration, eta, tol, advice, learning_rate=None,
+                       reason="no_progress", how=None, end=None):
+        """Fail when the objective ``end`` at the returned parameters (default: the curve's
+        last) is no lower than at the start, unless the start was already a minimum (then
+        nothing could be gained)."""
+        start = self.loss_curve[0]
+        end = self.loss_curve[-1] if end is None else end
+        if end < start or _is_minimum(problem, self.theta0, eta, tol):
+            return
+        rate = "" if learning_rate is None else f" with {self.rate_name}={learning_rate:.6g}"
+        self.fail(reason, f"{how or 'training made no progress'}: the objective ended at "
+                  f"{end:.6g}{rate}, not below its starting value {start:.6g}", advice,
+                  iteration, learning_rate)
+
+    def fail(self, reason, what, advice, n_iter, learning_rate):
+        best = self.theta0 if self.best_theta is None else self.best_theta
+        result = TrainingResult(best, list(self.loss_curve), n_iter, False, reason,
+                                learning_rate=learning_rate)
+        kept = (f"the best parameters seen (objective {self.best_loss:.6g} at iteration "
+                f"{self.best_iteration}) were kept" if self.best_theta is not None
+                else "the initial parameters were kept")
+        raise TrainingDiverged(reason, what, advice, result, kept)
 
     def report(self, iteration, loss, grad_norm, step, theta, **extra) -> bool:
         """Print and call the callbacks; True when a callback asks to stop."""
@@ -127,10 +174,12 @@ class _Tracker:
         return stop
 
 
-def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_rule="gradient",
-                  n_iter_no_change=10, schedule="constant", power_t=0.5, validation_score=None,
+def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None,
+                  n_iter_no_change=10, schedule="constant", power_t=0.5, schedule_unit=1,
+                  validation_score=None,
                   callbacks=None, verbose=0, describe=lambda theta: {}, checkpoint=None,
-                  checkpoint_every=10, resume=None):
+                  checkpoint_every=10, resume=None, require_progress=True,
+                  rate_name="learning_rate", step_advice=_STEP_ADVICE, epoch_loss="objective"):
     """Run a step-based solver (gd, sgd, adam) until a stopping rule fires.
 
     Parameters
@@ -142,17 +191,18 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     max_iter : int
         Most iterations (full-batch steps or epochs).
     tol : float
-        ``stop_rule='gradient'`` (full batch): converged when the largest absolute entry of the
+        Full batch (``batches`` None): converged when the largest absolute entry of the
         (proximal) gradient at the current parameters is ``<= tol``.
-        ``stop_rule='loss'`` (mini-batch): converged when the objective has not fallen below
+        Mini-batches: converged when the objective has not fallen below
         ``best - tol`` for ``n_iter_no_change`` consecutive epochs. With early stopping the same
         rule applies to the validation score (rising above ``best + tol``). ``tol=0`` with the
         gradient rule runs exactly ``max_iter`` steps.
     batches : callable, optional
         ``batches(epoch) -> list of batch tokens`` for mini-batch solvers; None means full batch.
     schedule : {'constant', 'invscaling', 'adaptive'}
-        Learning rate per epoch: constant; ``η₀/(epoch+1)^power_t``; or divided by 5 each time
-        the loss rule fires, stopping once it falls below 1e-6.
+        Learning rate per epoch t (1-based): constant; ``η₀/(1 + (t-1)·schedule_unit)^power_t``
+        (``η₀/t^power_t`` for unit 1; scikit-learn's MLP counts samples: unit = n); or divided
+        by 5 each time the loss rule fires, stopping once it falls below 1e-6.
     validation_score : callable, optional
         ``score(theta) -> float`` (higher is better), evaluated after every iteration; turns on
         early stopping, and the best-scoring parameters are returned.
@@ -173,6 +223,17 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     resume : dict, optional
         A ``state`` given to ``checkpoint`` by an earlier run with the same problem, solver
         and settings, not complete: the run goes on from there, exactly as it would have.
+    require_progress : bool
+        Raise when the run ends with F no lower than ``F(theta0)`` (unless ``theta0`` is
+        already a minimum, or a callback stopped the run). False for one step of
+        ``partial_fit``, where mini-batch noise on a chunk may do that.
+    epoch_loss : {'objective', 'batches'}
+        What the curve records after an epoch of mini-batches: the objective at the epoch's
+        parameters (one more pass over the data), or scikit-learn's MLP's cheaper figure, the
+        mean of the epoch's batch losses, each at the parameters before its step.
+    rate_name, step_advice : str
+        The step size's name and what to change, in the estimator's words, for the messages of
+        a failed fit.
 
     Returns
     -------
@@ -181,9 +242,12 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
     Raises
     ------
     TrainingDiverged
-        When the objective becomes NaN/inf or exceeds ``DIVERGENCE_FACTOR·max(1, F(theta0))``.
+        When the objective becomes NaN/inf or exceeds ``DIVERGENCE_FACTOR·max(1, F(theta0))``
+        (``reason='diverged'``), or, with ``require_progress``, ends no lower than it started
+        (``'no_progress'``). Its ``result`` holds the best parameters seen.
     """
-    tracker = _Tracker(callbacks, verbose, describe, max_iter)
+    tracker = _Tracker(callbacks, verbose, describe, max_iter, theta0)
+    tracker.rate_name, tracker.step_advice = rate_name, step_advice
     full_batch = batches is None
     theta, stopped_by, no_improvement = theta0, "max_iter", 0
     scores, best_score, best_scored_theta = [], -np.inf, theta0
@@ -208,19 +272,25 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
 
     iteration = done
     for iteration in range(done + 1, max_iter + 1):
-        if schedule == "invscaling":
-            solver.learning_rate = initial_rate / iteration ** power_t
+        if schedule == "invscaling":  # η₀/(1 + (t-1)·unit)^p: η₀/t^p for unit 1
+            solver.learning_rate = initial_rate / (1 + (iteration - 1) * schedule_unit) ** power_t
         start = theta
+        seen, seen_loss = 0, 0.0  # rows and their summed batch losses (epoch_loss='batches')
         for batch in [None] if full_batch else batches(iteration - 1):
             theta, info = solver.step(theta, problem, batch)
+            if epoch_loss == "batches" and not full_batch:
+                seen, seen_loss = seen + len(batch), seen_loss + info.loss * len(batch)
             if not np.isfinite(info.grad_norm):
                 info.loss = np.inf  # a NaN gradient is divergence even if the loss looks fine
                 break
         if full_batch:
             loss = info.loss if info.loss is not None else problem.value(start)
             tracker.record(start, loss)
+        elif not np.isfinite(info.grad_norm):
+            loss = np.inf
+            tracker.record(theta, loss)
         else:
-            loss = problem.value(theta) if np.isfinite(info.grad_norm) else np.inf
+            loss = seen_loss / seen if epoch_loss == "batches" else problem.value(theta)
             tracker.record(theta, loss)
         tracker.check_divergence(loss, iteration, solver.learning_rate, iteration - 1)
         extra = {}
@@ -260,6 +330,12 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
         tracker.check_divergence(final_loss, iteration, solver.learning_rate, iteration)
     if validation_score is not None:
         theta = best_scored_theta
+    if require_progress and stopped_by != "callback":  # (a callback's stop is the user's)
+        # early stopping returns the best-scored parameters: judge those
+        end = (None if validation_score is None and epoch_loss != "batches"
+               else problem.value(theta))
+        tracker.check_progress(problem, iteration, solver.learning_rate, tol,
+                               tracker.step_advice, solver.learning_rate, end=end)
     result = TrainingResult(theta, tracker.loss_curve, iteration, stopped_by != "max_iter",
                             stopped_by, scores if validation_score is not None else None,
                             solver.learning_rate)
@@ -269,7 +345,8 @@ def fit_iterative(problem, solver, theta0, *, max_iter, tol, batches=None, stop_
 
 
 def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
-              describe=lambda theta: {}, checkpoint=None, checkpoint_every=10, resume=None):
+              describe=lambda theta: {}, checkpoint=None, checkpoint_every=10, resume=None,
+              options=None):
     """Run SciPy's L-BFGS-B (see :func:`lograd.solvers.lbfgs`) with the loop's bookkeeping.
 
     ``loss_curve[k]`` is F after k iterations; callbacks get the same keys as in
@@ -281,8 +358,16 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
     curvature pairs to itself: a checkpoint holds the parameters and the history, and a resumed
     run restarts L-BFGS from the saved parameters (with the iterations left). It reaches the
     same optimum, to ``tol``, by a slightly different path: not bit-identical.
+
+    Raises
+    ------
+    TrainingDiverged
+        ``reason='aborted'`` when L-BFGS stopped (its line search failing, typically on its
+        first step because the objective or its gradient overflows) with F no lower than
+        ``F(theta0)``; ``'no_progress'`` when it ended so for another reason. ``theta0`` being
+        a minimum already is no failure.
     """
-    tracker = _Tracker(callbacks, verbose, describe, max_iter)
+    tracker = _Tracker(callbacks, verbose, describe, max_iter, theta0)
     if resume is None:
         start, done = theta0, 0
         tracker.record(theta0, problem.value(theta0))
@@ -307,7 +392,8 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
             raise StopIteration
 
     if max_iter > done:
-        result = lbfgs(problem, start, max_iter=max_iter - done, tol=tol, callback=on_iteration)
+        result = lbfgs(problem, start, max_iter=max_iter - done, tol=tol, callback=on_iteration,
+                       options=options)
         theta, n_iter = result.x.astype(theta0.dtype), done + int(result.nit)
         status, message = result.status, str(result.message)
     else:  # resumed at the iteration limit (a callback stopped the run there)
@@ -317,6 +403,12 @@ def fit_lbfgs(problem, theta0, *, max_iter, tol, callbacks=None, verbose=0,
     else:  # SciPy's status: 0 converged, 1 iteration limit, 2 line search failed
         stopped_by = {0: "tol", 1: "max_iter"}.get(status, "line_search")
     converged = stopped_by in ("tol", "callback")
+    if stopped_by != "callback":
+        aborted = stopped_by == "line_search"
+        how = f"L-BFGS aborted at iteration {n_iter} ({message.rstrip(': ')})" if aborted \
+            else None
+        tracker.check_progress(problem, n_iter, None, tol, _LBFGS_ADVICE,
+                               reason="aborted" if aborted else "no_progress", how=how)
     result = TrainingResult(theta, tracker.loss_curve, n_iter, converged, stopped_by,
                             message=message)
     if checkpoint is not None and stopped_by != "callback":

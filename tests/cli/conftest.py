@@ -27,6 +27,27 @@ def assert_user_error(result, *fragments):
     return lines[0]
 
 
+def run_main(*args, capsys):
+    """``lograd ARGS`` by calling its ``main`` in this process: the same code path without an
+    interpreter's start-up, for the many quick checks of one-line errors. Returns a
+    CompletedProcess-like object (returncode, stdout, stderr)."""
+    from lograd.cli import main
+
+    capsys.readouterr()
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, status, out, err)
+
+
+@pytest.fixture
+def lograd_main(capsys):
+    """Run ``lograd`` in this process: ``lograd_main("train", ...)`` (see :func:`run_main`)."""
+    return lambda *args: run_main(*args, capsys=capsys)
+
+
 @pytest.fixture(scope="session")
 def lograd():
     """Run ``python -m lograd ARGS``: ``lograd("train", "--quiet", cwd=...)``."""

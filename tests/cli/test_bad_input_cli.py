@@ -4,8 +4,10 @@ no traceback, and no output file (nor temporary file) left behind."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
+import numpy as np
 import pytest
 
 GOOD = "height,weight,label\n0.1,1.2,yes\n-0.3,0.4,no\n1.1,-0.2,yes\n-1.0,0.8,no\n0.5,0.5,yes\n"
@@ -118,14 +120,15 @@ OPTION_CASES = {
     "negative tol": (["--tol", "-1e-3"], ["--tol"]),
     "test size one": (["--test-size", "1"], ["--test-size", "[0, 1)"]),
     "bad momentum": (["--momentum", "1.5"], ["--momentum", "'1.5'"]),
-    "l1 with lbfgs": (["--penalty", "l1"], ["'l1'", "solver='gd' or 'sgd'"]),
+    "l1 with lbfgs": (["--penalty", "l1"], ["--solver lbfgs cannot handle --penalty l1",
+                                            "use --solver gd or --solver sgd"]),
     "bad class weight": (["--class-weight", "yes:2"], ["--class-weight", "'yes:2'"]),
     "unknown class in weights": (["--class-weight", "maybe=2"], ["--class-weight", "'maybe'"]),
     "delimiter too long": (["--delimiter", ";;"], ["--delimiter", "one character"]),
     "test set too small": (["--test-size", "0.01"], ["--test-size 0.01", "stratified"]),
     "diverging learning rate": (["-q", "--solver", "gd", "--learning-rate", "1e9",
                                  "--test-size", "0", "--tol", "0"],
-                                ["diverged", "learning_rate=1e+09"]),
+                                ["diverged", "--learning-rate 1e+09", "no model was saved"]),
 }
 
 
@@ -247,3 +250,90 @@ def test_bad_model_files(lograd, user_error, tmp_path, model, case):
 def _members(path):
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+# -- more one-line errors, run in this process (issue 12) ---------------------------------------
+def _rows(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n).round(4), rng.normal(size=n).round(4)
+    label = np.where(a + 0.5 * rng.normal(size=n) > 0, "yes", "no")
+    return [f"{x},{z},{lab}" for x, z, lab in zip(a, b, label)]
+
+
+def _csv(rows, header="a,b,label"):
+    return "\n".join([header, *rows]) + "\n"
+
+
+def _with(rows, index, row):
+    rows = list(rows)
+    rows[index] = row
+    return rows
+
+
+ROWS = _rows()
+IN_PROCESS_CASES = {
+    # name: (file contents or None for the bundled data, args, fragments)
+    "a value of 1e200": (_csv(_with(ROWS, 5, "1e200,0.1,yes")), [],
+                         ["d.csv", "line 7", "column 'a'", "1e+200 is too large", "--exclude"]),
+    "a value of 1e308": (_csv(_with(ROWS, 9, "0.1,1e308,no")), [],
+                         ["line 11", "column 'b'", "1e+308 is too large"]),
+    "a bad value after blank lines and a multi-line field": (
+        _csv([f"{r},ok" for r in ROWS[:3]] + ["", ""] + ['0.5,0.1,yes,"two\nlines"']
+             + [f"{r},ok" for r in ROWS[3:8]] + ["0.1,x,no,ok"]
+             + [f"{r},ok" for r in ROWS[8:]], "a,b,label,note"),
+        [], ["line 14", "column 'b'", "'x' is not a number"]),  # pandas counted 11
+    "duplicate header names": (_csv(ROWS, "a,a,label"), [],
+                               ["line 1", "duplicate column name 'a'", "columns 1 and 2"]),
+    "labels differing in case": (_csv([r.replace(",yes", ",Yes") if i % 3 == 0 else r
+                                       for i, r in enumerate(ROWS)]), [],
+                                 ["'label'", "differ only in case", "'Yes', 'yes'"]),
+    "semicolons": (_csv([r.replace(",", ";") for r in ROWS], "a;b;label"), [],
+                   ["--delimiter ';'"]),
+    "a class with one row": (_csv(_with(ROWS, 3, "0.1,0.2,maybe")), [],
+                             ["class 'maybe' has only 1 row", "--test-size 0"]),
+    "a test set smaller than the classes": (
+        _csv(ROWS + ["0.1,0.2,maybe", "0.2,0.1,maybe"]), ["--test-size", "0.04"],
+        ["--test-size 0.04", "holds out 2 of 42 rows, fewer than the 3 classes",
+         "--test-size 0.072 or more"]),
+    "C so small the penalty overflows": (None, ["--C", "1e-320", "--solver", "gd"],
+                                         ["--C 1e-320 is invalid", "overflows"]),
+    "a negative seed": (None, ["--seed", "-1"], ["--seed", "'-1'", "0 to 4294967295"]),
+    "a negative seed and no test rows": (None, ["--seed", "-1", "--test-size", "0"],
+                                         ["--seed", "'-1'"]),
+    "a port out of range": (None, ["--dask", "tcp://localhost:99999"],
+                            ["--dask", "port 99999 is out of range"]),
+    "an empty output path": (None, ["-o", ""], ["--output", "empty"]),
+    "an empty report path": (None, ["--report", ""], ["--report", "empty"]),
+    "an infinite class weight": (_csv(ROWS), ["--class-weight", "yes=inf"],
+                                 ["--class-weight", "positive finite", "'yes=inf'"]),
+    "l1 chosen by --l1-ratio with lbfgs": (None, ["--l1-ratio", "1"],
+                                           ["--solver lbfgs cannot handle --l1-ratio 1.0",
+                                            "--solver gd or --solver sgd"]),
+    "--exclude the target": (_csv(ROWS), ["--exclude", "label"],
+                             ["--exclude names the target column 'label'"]),
+    "gd swinging above its start": (None, ["--solver", "gd", "--learning-rate", "100"],
+                                    ["no progress", "--learning-rate 100",
+                                     "not below its starting value 0.693147",
+                                     "lower --learning-rate", "no model was saved"]),
+    "L-BFGS aborting on its first step": (
+        _csv(_with(ROWS, 2, "1e150,0.1,yes")), ["--no-standardize"],
+        ["L-BFGS aborted at iteration 0", "leave out --no-standardize", "--solver gd",
+         "no model was saved"]),
+}
+
+
+@pytest.mark.parametrize("case", IN_PROCESS_CASES, ids=list(IN_PROCESS_CASES))
+def test_one_line_errors_in_the_users_words(lograd_main, user_error, tmp_path, case):
+    contents, args, fragments = IN_PROCESS_CASES[case]
+    data = []
+    if contents is not None:
+        data = [write(tmp_path, "d.csv", contents), "-t", "label"]
+    output, report = tmp_path / "m.lograd", tmp_path / "r.html"
+    if "-o" not in args:
+        args = [*args, "-o", output]
+    line = user_error(lograd_main("train", *data, *args, "--report", report, "-q")
+                      if "--report" not in args else lograd_main("train", *data, *args, "-q"),
+                      *fragments)
+    assert "np." not in line  # values, not NumPy reprs
+    assert not re.search(r"\b[a-z]+_[a-z_]+=|solver='|penalty='", line), line  # flags
+    assert_nothing_written(tmp_path, output, report)

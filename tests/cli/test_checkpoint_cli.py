@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lograd import model_io
-from lograd.checkpoint import read_meta
+from lograd.estimators import persistence
+from lograd.files.checkpoints import read_meta
 
 MAX_ITER = 150
 KILL_AFTER = 20  # SIGKILL once the checkpoint holds at least this many iterations
@@ -47,7 +47,7 @@ def wait_for_checkpoint(directory, process, at_least, timeout=300):
 
 
 def fitted(path):
-    model = model_io.load(path)
+    model = persistence.load(path)
     return model.steps[-1][1] if hasattr(model, "steps") else model
 
 
@@ -111,7 +111,7 @@ def test_a_checkpoint_of_another_fit_is_one_error_line_and_kept(lograd, user_err
     before = (directory / "checkpoint.npz").read_bytes()
     result = lograd(*command, "--max-iter", "50")
     user_error(result, f"checkpoint {directory} holds the state of a different fit",
-               "max_iter=50, the checkpoint's 100", "nothing was changed")
+               "--max-iter 50, the checkpoint's 100", "nothing was changed")
     assert (directory / "checkpoint.npz").read_bytes() == before
 
 

@@ -16,8 +16,9 @@ import time
 import pandas as pd
 import pytest
 
-from lograd import model_io
 from lograd.cli import main
+from lograd.estimators import persistence
+from lograd.files import json_codec
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_a_fifo_is_written_into_never_replaced(work, capsys, case):
     assert received.startswith(start), received[:100]
     if case == "train -o FIFO":  # the streamed model file is a whole, loadable model
         (work / "copy.lograd").write_bytes(received)
-        assert list(model_io.load(work / "copy.lograd").classes_) == ["no", "yes"]
+        assert list(persistence.load(work / "copy.lograd").classes_) == ["no", "yes"]
 
 
 def test_a_symbolic_link_is_written_through(work, capsys):
@@ -167,11 +168,30 @@ def test_a_symbolic_link_is_written_through(work, capsys):
         status, _, err = run(capsys, *TRAIN, "-q", "-o", "link.lograd")
         assert status == 0, err
         assert os.readlink("link.lograd") == "models/current.lograd"
-        assert list(model_io.load("models/current.lograd").classes_) == ["no", "yes"]
+        assert list(persistence.load("models/current.lograd").classes_) == ["no", "yes"]
     os.symlink("p.csv", "predictions.csv")
     assert run(capsys, "predict", "m.lograd", "t.csv", "-o", "predictions.csv")[0] == 0
     assert os.path.islink("predictions.csv") and len(pd.read_csv("p.csv")) == 60
     assert sorted(os.listdir("models")) == ["current.lograd"]  # no temporary file left
+
+
+def test_evaluate_json_is_valid_json_even_for_a_non_finite_metric(work, capsys, monkeypatch):
+    import lograd.report
+
+    metrics = lograd.report.classification_metrics
+    monkeypatch.setattr(lograd.report, "classification_metrics",  # (no data gives inf today)
+                        lambda *args: {**metrics(*args), "log_loss": float("inf")})
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    status, out, _ = run(capsys, "evaluate", "m.lograd", "t.csv", "--json", "-")
+    assert status == 0
+    assert json.loads(out, parse_constant=refuse)["log_loss"] == {"__float__": "inf"}
+    assert run(capsys, "evaluate", "m.lograd", "t.csv", "--json", "m.json")[0] == 0
+    with open("m.json") as f:
+        assert f.read() + "\n" == out  # the same JSON in the file (stdout ends the line)
+    assert json_codec.loads(out)["log_loss"] == float("inf")
 
 
 def test_dash_is_standard_output(work, capsys):

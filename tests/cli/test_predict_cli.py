@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics
 
-from lograd import model_io
-from lograd.data import read_table
+from lograd.estimators import persistence
+from lograd.files.tables import read_table
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,8 @@ def trained(tmp_path_factory, lograd, frame_maker):
 
 def python_api_proba(model_path, data_path):
     """What a Python user gets: lograd.load + the data module with the model's schema."""
-    saved = model_io.read_model(model_path)
-    from lograd.data import Schema
+    saved = persistence.read_model(model_path)
+    from lograd.files.tables import Schema
 
     table = read_table(data_path, schema=Schema.from_dict(saved.info["schema"]),
                        require_target=False)
@@ -50,7 +50,7 @@ def test_predict_output_equals_the_python_api(lograd, trained):
     np.testing.assert_array_equal(predictions[["proba_no", "proba_yes"]].to_numpy(), proba)
     np.testing.assert_array_equal(predictions["label"].to_numpy(), estimator.predict(table.X))
     # and the pipeline is a standardizer + lograd.LogisticRegression, trained by backprop
-    assert type(estimator.steps[1][1]).__module__ == "lograd.estimator"
+    assert type(estimator.steps[1][1]).__module__ == "lograd.estimators.logistic"
 
 
 def test_chunk_size_does_not_change_predictions(lograd, trained):
@@ -100,13 +100,13 @@ def test_saved_model_predicts_like_the_fitted_one(trained):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     table = read_table(train, target="label")
     X_tr, _, y_tr, _ = train_test_split(table.X, table.y, test_size=0.2, random_state=0,
                                         stratify=table.y)
     fresh = make_pipeline(StandardScaler(), LogisticRegression(random_state=0)).fit(X_tr, y_tr)
-    loaded = model_io.load(model)
+    loaded = persistence.load(model)
     np.testing.assert_allclose(loaded.predict_proba(table.X), fresh.predict_proba(table.X),
                                rtol=1e-12, atol=1e-15)
 
@@ -130,28 +130,28 @@ def test_headerless_tsv_with_drop_missing(lograd, tmp_path):
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert len(predictions) == 5
     assert predictions.iloc[2].isna().all() and not predictions.drop(index=2).isna().any().any()
-    loaded = model_io.load(model)
+    loaded = persistence.load(model)
     kept = [0, 1, 3, 4]
     np.testing.assert_allclose(predictions.iloc[kept, 1:].to_numpy(),
                                loaded.predict_proba(np.round(X[kept], 5)), rtol=1e-12)
 
 
 def test_models_saved_from_python_work_with_the_cli(lograd, tmp_path):
-    from lograd.estimator import LogisticRegression
+    from lograd.estimators.logistic import LogisticRegression
 
     rng = np.random.default_rng(3)
     X = rng.standard_normal((60, 2))
     y = (X[:, 0] - X[:, 1] > 0).astype(int)
     named = pd.DataFrame(X, columns=["a", "b"])
-    model_io.save(LogisticRegression().fit(named, y), tmp_path / "named.lograd")
-    model_io.save(LogisticRegression().fit(X, y), tmp_path / "plain.lograd")
+    persistence.save(LogisticRegression().fit(named, y), tmp_path / "named.lograd")
+    persistence.save(LogisticRegression().fit(X, y), tmp_path / "plain.lograd")
     named.assign(y=y)[["b", "y", "a"]].to_csv(tmp_path / "named.csv", index=False)
     np.savetxt(tmp_path / "plain.csv", X, delimiter=",", fmt="%.17g")
     for model, data in (("named", "named.csv"), ("plain", "plain.csv")):
         result = lograd("predict", tmp_path / f"{model}.lograd", tmp_path / data)
         assert result.returncode == 0 and result.stderr == "", result.stderr
         proba = pd.read_csv(pd.io.common.StringIO(result.stdout))["proba_1"].to_numpy()
-        expected = model_io.load(tmp_path / f"{model}.lograd").predict_proba(
+        expected = persistence.load(tmp_path / f"{model}.lograd").predict_proba(
             named if model == "named" else X)[:, 1]
         np.testing.assert_allclose(proba, expected, rtol=1e-12)
     result = lograd("evaluate", tmp_path / "named.lograd", tmp_path / "named.csv", "-t", "y")

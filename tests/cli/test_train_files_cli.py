@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from lograd import model_io
 from lograd.cli._common import dask_address, memory_size
-from lograd.data import read_table
-from lograd.estimator import LogisticRegression
+from lograd.estimators import persistence
+from lograd.estimators.logistic import LogisticRegression
+from lograd.files.tables import read_table
 from lograd.report import classification_metrics
+from lograd.workflows import parse_dask_address
 
 # gd with a fixed step and no tolerance: the same iterations everywhere, so the coefficients of
 # every path must agree to rounding (1e-10 relative)
@@ -62,7 +63,7 @@ def in_memory_fit(parquet_set, tmp_path_factory):
 
 
 def coef(path):
-    model = model_io.load(path)
+    model = persistence.load(path)
     estimator = model.steps[-1][1]
     return np.concatenate([estimator.coef_.ravel(), estimator.intercept_])
 
@@ -94,7 +95,7 @@ def test_in_memory_file_set_equals_one_concatenated_file(lograd, tmp_path, parqu
     result = lograd("train", directory, "-t", "label", "-o", out, "--test-size", "0", *GD)
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(coef(out), reference_fit(whole), rtol=1e-10, atol=1e-12)
-    info = model_io.read_model(out).info
+    info = persistence.read_model(out).info
     assert info["rows"] == {"train": 1100, "test": 0, "dropped": 0}
     assert info["schema"]["categories"] == {"color": ["blue", "green", "red"]}
     assert not info.get("streamed")
@@ -118,7 +119,7 @@ def test_streamed_fit_equals_in_memory_fit(lograd, tmp_path, parquet_set, in_mem
     # Same split, so the same metrics, computed chunk by chunk.
     assert metrics_lines(result.stdout) == metrics_lines(memory_out)
     assert os.listdir(spill) == []  # the spill directory is removed
-    saved = model_io.read_model(out)
+    saved = persistence.read_model(out)
     scaler = saved.model.steps[0][1]
     assert saved.info["streamed"] and scaler.n_samples_seen_ == saved.info["rows"]["train"]
 
@@ -129,14 +130,14 @@ def test_a_single_file_larger_than_the_budget_is_streamed(lograd, tmp_path, parq
     result = lograd("train", whole, "-t", "label", "-o", out, "--memory", "40K", "--test-size",
                     "0", *GD)
     assert result.returncode == 0, result.stderr
-    assert model_io.read_model(out).info.get("streamed")
+    assert persistence.read_model(out).info.get("streamed")
     np.testing.assert_allclose(coef(out), reference_fit(whole), rtol=1e-10, atol=1e-12)
 
 
 def test_predict_and_evaluate_on_a_file_set(lograd, tmp_path, parquet_set, in_memory_fit):
     directory, whole = parquet_set
     model_path, _ = in_memory_fit
-    model = model_io.load(model_path)
+    model = persistence.load(model_path)
     table = read_table(whole, target="label")
     result = lograd("predict", model_path, directory, "-o", tmp_path / "p.csv", "--chunk-rows",
                     "64")
@@ -186,7 +187,7 @@ def test_dask_scheduler_address_in_memory_and_streamed(lograd, tmp_path, parquet
                             cluster.scheduler_address, *extra, *GD, timeout=300)
             assert result.returncode == 0, result.stderr
             assert_same_fit(out, reference)
-    assert model_io.read_model(tmp_path / "streamed.lograd").info.get("streamed")
+    assert persistence.read_model(tmp_path / "streamed.lograd").info.get("streamed")
 
 
 def test_unreachable_scheduler_is_one_line(lograd, user_error, tmp_path, parquet_set):
@@ -293,8 +294,11 @@ def test_bad_file_set_input(lograd, user_error, tmp_path, parquet_set, case, fra
 def test_option_types():
     assert memory_size("512M") == 512 << 20 and memory_size("2g") == 2 << 30
     assert memory_size("1.5GiB") == 3 << 29 and memory_size("1000") == 1000
-    assert dask_address("local") == ("local", 2) and dask_address("local:3") == ("local", 3)
-    assert dask_address("tcp://10.0.0.1:8786") == ("tcp", "tcp://10.0.0.1:8786")
+    for text in ("local", "local:3", "tcp://10.0.0.1:8786"):  # checked, passed on as given
+        assert dask_address(text) == text
+    assert parse_dask_address("local") == ("local", 2)
+    assert parse_dask_address("local:3") == ("local", 3)
+    assert parse_dask_address("tcp://10.0.0.1:8786") == ("tcp", "tcp://10.0.0.1:8786")
     for bad in ("0", "-1M", "1X", "M"):
         with pytest.raises(argparse.ArgumentTypeError):
             memory_size(bad)
@@ -352,14 +356,14 @@ def test_out_of_core_peak_memory_is_bounded_by_the_budget(tmp_path):
     data_bytes = 8 * 32_000 * 8 * d
     assert data_bytes > 4 * BUDGET
     assert peak - baseline < BUDGET + MARGIN, (peak / 2**20, baseline / 2**20)
-    assert model_io.read_model(tmp_path / "big.lograd").info["streamed"]
+    assert persistence.read_model(tmp_path / "big.lograd").info["streamed"]
 
     # The same fit in memory, in this process.
     frames = pd.concat([pd.read_parquet(p) for p in sorted(big.iterdir())], ignore_index=True)
     X, y = frames.drop(columns="y").to_numpy(), frames["y"].to_numpy()
     reference = LogisticRegression(solver="gd", learning_rate=0.2, tol=0, max_iter=4)
     reference.fit(StandardScaler().fit_transform(X), y)
-    streamed = model_io.load(tmp_path / "big.lograd").steps[-1][1]
+    streamed = persistence.load(tmp_path / "big.lograd").steps[-1][1]
     np.testing.assert_allclose(streamed.coef_, reference.coef_, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(streamed.intercept_, reference.intercept_, rtol=1e-10,
                                atol=1e-13)

@@ -1,4 +1,6 @@
-"""Helpers shared by the train, predict and evaluate commands."""
+"""Helpers shared by the commands: argument types, Ctrl-C, messages in the CLI's words, progress
+and printing. Nothing here imports a third-party library at the top (``lograd --help`` and the
+parsers load none)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,10 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 import warnings
-
-from lograd.errors import UserError
-
-DEFAULT_CHUNK_ROWS = 65536
 
 
 # -- argument types: each refuses a bad value with one line naming the value ------------------
@@ -63,6 +62,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (what NumPy's legacy seeding takes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 4294967295, got "
+                                         f"{text!r}")
+    return value
+
+
+def output_path(text: str) -> str:
+    """A path to write to: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path, got an empty one")
+    return text
+
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -77,18 +95,15 @@ def memory_size(text: str) -> int:
     return int(value)
 
 
-_TCP = re.compile(r"^tcp://[^\s:/]+:\d{1,5}$")
+def dask_address(text: str) -> str:
+    """``local``, ``local:N`` or ``tcp://HOST:PORT`` (see :func:`lograd.workflows.train`)."""
+    from lograd.workflows import parse_dask_address
 
-
-def dask_address(text: str) -> tuple:
-    """``("local", n_workers)`` for ``local[:N]``, ``("tcp", address)`` for ``tcp://HOST:PORT``."""
-    kind, _, count = text.partition(":")
-    if kind == "local":
-        return "local", positive_int(count) if count else 2
-    if _TCP.match(text):
-        return "tcp", text
-    raise argparse.ArgumentTypeError(f"must be 'local', 'local:N' or 'tcp://HOST:PORT', got "
-                                     f"{text!r}")
+    try:
+        parse_dask_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _float(text: str) -> float:
@@ -118,66 +133,123 @@ def add_reading_options(parser) -> None:
                             "a value is an error naming its line and column)")
 
 
-# -- a saved model's inputs ------------------------------------------------------------------
-def training_schema(saved, path, schema_class):
-    """The training data's schema; for a model saved from Python without one, its features.
+# -- Ctrl-C ----------------------------------------------------------------------------------------
+class _Interrupts:
+    """Ctrl-C for the CLI: KeyboardInterrupt at once, except inside :func:`deferred_interrupts`
+    (a fit; starting a cluster), where it is raised at the next safe point (between
+    iterations; once the cluster can be closed), not inside compiled code, which turns it into
+    a SystemError. A second Ctrl-C there raises at once."""
 
-    Such a model's features are matched by name when it was fitted with named columns
-    (``feature_names_in_``), else by position.
-    """
-    if "schema" in saved.info:
-        return schema_class.from_dict(saved.info["schema"])
-    model = saved.model
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        columns = [str(n) for n in names]
-        return schema_class(columns=columns, header=True, file_columns=columns)
-    columns = [str(i) for i in range(int(model.n_features_in_))]
-    return schema_class(columns=columns, header=False, file_columns=columns)
+    def __init__(self):
+        self.installed = False
+        self.requested = False
+        self.deferred = 0
 
+    def handler(self, signum, frame):
+        first = not self.requested
+        self.requested = True
+        if self.deferred and first:
+            return
+        raise KeyboardInterrupt
 
-def model_input(model, X):
-    """``X`` as the model was fitted: a DataFrame with its column names if it had them."""
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return X
-    import pandas as pd
-
-    return pd.DataFrame(X, columns=names)
+    def check(self, info=None) -> None:
+        """A training callback: stop the fit with KeyboardInterrupt once Ctrl-C was pressed."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
-
-# -- a Dask cluster ----------------------------------------------------------------------------
-CONNECT_TIMEOUT = 10  # seconds to reach a --dask tcp:// scheduler
+_interrupts = _Interrupts()
 
 
 @contextlib.contextmanager
-def dask_client(spec, timeout: float = CONNECT_TIMEOUT):
-    """A ``distributed.Client`` for ``--dask`` (see :func:`dask_address`), closed at the end;
-    nothing for ``spec=None``. While it is open, dask computations run on its cluster."""
-    if spec is None:
-        yield None
-        return
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    for name in ("distributed", "tornado"):  # their connection warnings are not the user's
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    kind, value = spec
-    if kind == "local":
-        with LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
-                          dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster, \
-                Client(cluster) as client:
-            yield client
-        return
+def catching_interrupts():
+    """Install the CLI's SIGINT handler (see :class:`_Interrupts`) for the block."""
+    previous = signal.signal(signal.SIGINT, _interrupts.handler)
+    _interrupts.installed, _interrupts.requested = True, False
     try:
-        client = Client(value, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise UserError(f"--dask {value}: no Dask scheduler answered within {timeout:g} s "
-                        f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
-    with client:
-        yield client
+        yield _interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _interrupts.installed = False
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Inside: Ctrl-C stops training at the next iteration (``interrupt_check`` is the
+    callback that does it), or at the end of the block."""
+    _interrupts.deferred += 1
+    try:
+        yield
+    finally:
+        _interrupts.deferred -= 1
+    _interrupts.check()
+
+
+def interrupt_check(info) -> None:
+    _interrupts.check(info)
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C was pressed (any error raised since is a consequence)."""
+    return _interrupts.requested
+
+
+# -- messages in the CLI's words ---------------------------------------------------------------
+# The estimator's parameters as its messages write them (solver='lbfgs', learning_rate): the
+# flags of `lograd train`.
+_FLAGS = {"penalty": "--penalty", "solver": "--solver", "C": "--C", "l1_ratio": "--l1-ratio",
+          "learning_rate": "--learning-rate", "max_iter": "--max-iter", "tol": "--tol",
+          "batch_size": "--batch-size", "momentum": "--momentum",
+          "class_weight": "--class-weight", "random_state": "--seed",
+          "checkpoint_every": "--checkpoint-every", "checkpoint": "--checkpoint"}
+_NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
+_ASSIGNMENT = re.compile(rf"(?<![\w'\"=.-])(?:parameter )?({_NAMES})=('[^']*'|\{{[^}}]*\}}|"
+                         r"[^\s,;)]+)")
+_BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate|max_iter|batch_size|class_weight|"
+                   r"checkpoint_every)(?![\w=])")
+# A workflow's parameter between backquotes: `output`, or with its value: `test_size=0`.
+_MARKED = re.compile(r"`(\w+)(?:=([^`]*))?`")
+_NEGATED = {"standardize": "--no-standardize", "fit_intercept": "--no-intercept"}
+
+
+def as_flags(message: str, flags=None) -> str:
+    """A library message in the CLI's words.
+
+    A workflow's parameters, which its messages write between backquotes, become the
+    command's flags: "`output`" -> "--output" (``flags`` maps the exceptions, such as
+    ``{"data": "DATA"}``; the rest become "--name-with-dashes"), "`test_size=0`" ->
+    "--test-size 0", "`standardize=False`" -> "--no-standardize". Then the estimator's own
+    words: "solver='lbfgs'" -> "--solver lbfgs", "learning_rate" -> "--learning-rate",
+    "penalty=None" -> "--penalty none".
+    """
+    message = flag_words(message, flags)
+    message = message.replace("(e.g. sklearn.preprocessing.StandardScaler)",
+                              "(lograd train standardizes unless --no-standardize)")
+    return _BARE.sub(lambda m: _FLAGS[m.group(1)],
+                     _ASSIGNMENT.sub(lambda m: _assigned(_FLAGS[m.group(1)], m.group(1),
+                                                         m.group(2)), message))
+
+
+def flag_words(text: str, flags=None) -> str:
+    """Only the backquoted parameters of ``text`` in the CLI's words (see :func:`as_flags`):
+    for the lines a command prints, where a column's name must stay as it is."""
+    flags = flags or {}
+
+    def marked(match):
+        name, value = match.group(1), match.group(2)
+        flag = flags.get(name) or _FLAGS.get(name) or "--" + name.replace("_", "-")
+        return flag if value is None else _assigned(flag, name, value)
+    return _MARKED.sub(marked, text)
+
+
+def _assigned(flag: str, name: str, value: str) -> str:
+    """``name=value`` as the flag and its value."""
+    value = value.strip("'")
+    if name == "learning_rate" and value == "auto":
+        return "the default, automatic --learning-rate"
+    if name in _NEGATED and value == "False":
+        return _NEGATED[name]
+    return f"{flag} {'none' if value == 'None' else value}"
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -222,13 +294,15 @@ class Progress:
         print(f"{self.unit} {info['iteration']}/{self.total}  loss {info['loss']:.6f}  "
               f"gradient norm {info['grad_norm']:.3g}", file=self.stream, flush=True)
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """End the display; ``finished=False`` (an error, Ctrl-C) leaves the bar where it is."""
         if self.bar is not None:
-            if self.last is not None and self.bar.n < self.total:  # stopped early: converged
+            if finished and self.last is not None and self.bar.n < self.total:  # converged
                 self.bar.total = self.bar.n
                 self.bar.refresh()
             self.bar.close()
-        elif not self.quiet and self.last is not None and self.last["iteration"] != 1:
+        elif finished and not self.quiet and self.last is not None and \
+                self.last["iteration"] != 1:
             self._print(self.last)
 
 
@@ -240,8 +314,9 @@ def _isatty(stream) -> bool:
 
 
 @contextlib.contextmanager
-def warnings_as_lines(command: str, quiet: bool = False):
-    """Show Python warnings raised inside as one stderr line each (no source line dump)."""
+def warnings_as_lines(command: str, quiet: bool = False, flags=None):
+    """Show Python warnings raised inside as one stderr line each (no source line dump), in
+    the command's words (``flags``: see :func:`as_flags`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
@@ -249,7 +324,7 @@ def warnings_as_lines(command: str, quiet: bool = False):
         return
     seen = set()
     for warning in caught:
-        text = " ".join(str(warning.message).split())
+        text = as_flags(" ".join(str(warning.message).split()), flags)
         if text not in seen:
             seen.add(text)
             print(f"lograd {command}: warning: {text}", file=sys.stderr)
@@ -259,6 +334,14 @@ def say(args, *lines) -> None:
     """Print to stdout unless ``--quiet``."""
     if not getattr(args, "quiet", False):
         write_stdout("".join(f"{line}\n" for line in lines))
+
+
+def default(function, name: str):
+    """The default of ``function``'s parameter ``name``: the one copy of it, which the
+    command's argument also takes (and its help shows)."""
+    import inspect
+
+    return inspect.signature(function).parameters[name].default
 
 
 def write_stdout(text: str) -> None:
@@ -273,8 +356,3 @@ def write_stdout(text: str) -> None:
 def silence_stdout() -> None:
     """Send further stdout writes (including the interpreter's final flush) to /dev/null."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def user_error_from(exc: Exception, hint: str = "") -> UserError:
-    message = " ".join(str(exc).split())
-    return UserError(message + (f"; {hint}" if hint else ""))

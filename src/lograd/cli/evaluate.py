@@ -1,15 +1,15 @@
-"""``lograd evaluate``: score a saved model on labelled data."""
+"""``lograd evaluate``: its flags as :func:`lograd.workflows.evaluate`'s parameters; the metrics
+printed."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-import numpy as np
-
+from lograd import workflows
 from lograd.cli import _common
-from lograd.errors import UserError
+
+FLAGS = {"model": "MODEL", "data": "DATA", "json_output": "--json"}  # not named --like-this
 
 DESCRIPTION = """\
 Score a saved model on labelled data: accuracy, log-loss, ROC AUC, precision, recall, F1 (of
@@ -23,11 +23,10 @@ examples:
   lograd evaluate model.lograd test.csv --target label --json metrics.json"""
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "evaluate", help="score a saved model on labelled data",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def configure(parser) -> None:
+    """The arguments of ``lograd evaluate``."""
+    parser.description, parser.epilog = DESCRIPTION, EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
     parser.add_argument("data", metavar="DATA",
                         help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
@@ -35,58 +34,21 @@ def register(subparsers) -> None:
     parser.add_argument("-t", "--target", metavar="COLUMN",
                         help="the true labels' column, by name or 0-based index (default: the "
                              "training target's name)")
-    parser.add_argument("--json", metavar="FILE",
+    parser.add_argument("--json", metavar="FILE", type=_common.output_path,
                         help="also write the metrics as JSON to FILE ('-': to standard output, "
                              "the table then goes to standard error)")
     _common.add_reading_options(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from lograd import model_io, report
-    from lograd._files import check_outputs, input_files
-    from lograd.data import Schema, read_table
-    from lograd.dataset import expand
-
-    check_outputs({"--json": args.json}, stdout=("--json",),
-                  inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
-    saved = model_io.read_model(args.model)
-    schema = _common.training_schema(saved, args.model, Schema)
-    classes = saved.model.classes_
-    files = expand(args.data)
-    labels, probas, n_dropped = [], [], 0
-    for path in files or [args.data]:  # one file in memory at a time
-        table = read_table(path, target=args.target, delimiter=args.delimiter,
-                           header=args.header, drop_missing=args.drop_missing, schema=schema)
-        labels.append(_as_classes(table, classes))
-        probas.append(saved.model.predict_proba(_common.model_input(saved.model, table.X)))
-        n_dropped += table.n_dropped
-    y, proba = np.concatenate(labels), np.concatenate(probas)  # (n,), (n, n_classes)
-    metrics = report.classification_metrics(y, proba, classes)
-    dropped = f" ({n_dropped} rows with missing values left out)" if n_dropped else ""
-    source = f"{args.data} ({len(files)} files)" if files else table.source
-    summary = (f"{source}: {len(y)} rows{dropped}, target {table.schema.target!r}\n"
-               f"{report.metrics_table({'evaluation': metrics})}\n\n"
-               f"{report.confusion_table(metrics['confusion_matrix'], classes)}\n")
-    if args.json == "-":  # the JSON alone on standard output, the table on stderr
-        sys.stderr.write(summary)
-        _common.write_stdout(json.dumps(metrics, indent=2, default=str) + "\n")
-        return 0
-    _common.write_stdout(summary)
-    if args.json:
-        with model_io.atomic_write(args.json, "w", what="--json", encoding="utf-8") as f:
-            json.dump(metrics, f, indent=2, default=str)
+    to_stdout = args.json == "-"
+    result = workflows.evaluate(args.model, args.data, target=args.target,
+                                json_output=None if to_stdout else args.json,
+                                delimiter=args.delimiter, header=args.header,
+                                drop_missing=args.drop_missing)
+    if to_stdout:  # the JSON alone on standard output, the table on stderr
+        sys.stderr.write(result.summary)
+        _common.write_stdout(result.to_json() + "\n")
+    else:
+        _common.write_stdout(result.summary)
     return 0
-
-
-def _as_classes(table, classes) -> np.ndarray:
-    """The file's labels as the model's classes (ints or words), refusing unknown labels."""
-    by_text = {str(c): c for c in classes}
-    labels = np.array([by_text.get(str(v)) for v in table.y], dtype=object)
-    unknown = np.flatnonzero([v is None for v in labels])
-    if unknown.size:
-        value = table.y[unknown[0]]
-        raise UserError(f"{table.source}: {table.where(unknown[0])}, target column "
-                        f"{table.schema.target!r}: label {value!r} is not a class of the model "
-                        f"({', '.join(map(str, classes))}; {unknown.size} such rows)")
-    return labels.astype(classes.dtype)

@@ -1,14 +1,14 @@
-"""``lograd predict``: class probabilities and labels for every row of a data file, streamed."""
+"""``lograd predict``: its flags as :func:`lograd.workflows.predict`'s parameters."""
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 
-import numpy as np
-
+from lograd import workflows
 from lograd.cli import _common
+
+FLAGS = {"model": "MODEL", "data": "DATA"}  # the parameters not named --like-this
 
 DESCRIPTION = """\
 Predict with a saved model: for every row of DATA, the predicted label and the probability of
@@ -27,74 +27,28 @@ examples:
   lograd predict model.lograd 'parts/*.parquet' -o predictions.csv"""
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "predict", help="predict labels and probabilities for a data file",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def configure(parser) -> None:
+    """The arguments of ``lograd predict``."""
+    parser.description, parser.epilog = DESCRIPTION, EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'lograd train'")
     parser.add_argument("data", metavar="DATA",
                         help="CSV/TSV, Parquet, .npy or .npz file, or a directory or quoted glob "
                              "of such files (predicted file after file, in name order)")
-    parser.add_argument("-o", "--output", metavar="OUT.csv",
+    parser.add_argument("-o", "--output", metavar="OUT.csv", type=_common.output_path,
                         help="where to write the predictions (default, or '-': standard "
                              "output); written whole or not at all")
-    parser.add_argument("--chunk-rows", type=_common.positive_int,
-                        default=_common.DEFAULT_CHUNK_ROWS, metavar="N",
-                        help=f"rows read at a time (default: {_common.DEFAULT_CHUNK_ROWS})")
+    parser.add_argument("--chunk-rows", type=_common.positive_int, metavar="N",
+                        default=_common.default(workflows.predict, "chunk_rows"),
+                        help="rows read at a time (default: %(default)s)")
     _common.add_reading_options(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from lograd import model_io
-    from lograd._files import check_outputs, input_files
-    from lograd.data import Schema, iter_chunks
-    from lograd.dataset import expand
-
-    check_outputs({"--output": args.output}, stdout=("--output",),
-                  inputs=[("MODEL", args.model), *input_files("DATA", args.data)])
-    if args.output == "-":
-        args.output = None  # standard output
-    saved = model_io.read_model(args.model)
-    schema = _common.training_schema(saved, args.model, Schema)
-    files = expand(args.data) or [args.data]
-    chunks = itertools.chain.from_iterable(  # file after file, each read lazily
-        iter_chunks(path, schema, chunk_rows=args.chunk_rows, delimiter=args.delimiter,
-                    header=args.header, drop_missing=args.drop_missing) for path in files)
-    classes = saved.model.classes_
-    if args.output is None:
-        try:
-            write_predictions(sys.stdout, saved.model, classes, chunks)
-            sys.stdout.flush()
-        except BrokenPipeError:  # e.g. `lograd predict ... | head`: the reader has gone
-            _common.silence_stdout()
-        return 0
-    with model_io.atomic_write(args.output, "w", what="--output", newline="",
-                               encoding="utf-8") as f:
-        rows = write_predictions(f, saved.model, classes, chunks)
-    print(f"{rows} predictions written to {args.output}", file=sys.stderr)
+    output = None if args.output in (None, "-") else args.output  # None: standard output
+    result = workflows.predict(args.model, args.data, output=output, stream=sys.stdout,
+                               chunk_rows=args.chunk_rows, delimiter=args.delimiter,
+                               header=args.header, drop_missing=args.drop_missing)
+    if result.output is not None:
+        print(f"{result.rows} predictions written to {result.output}", file=sys.stderr)
     return 0
-
-
-def write_predictions(stream, model, classes, chunks) -> int:
-    """Write 'label,proba_<class>...' for each chunk's rows; returns the number of rows.
-
-    Probabilities are written with full precision (they read back as the same floats); rows
-    that are not valid (missing values with --drop-missing) get empty fields.
-    """
-    import pandas as pd
-
-    columns = ["label"] + [f"proba_{c}" for c in classes]
-    total = 0
-    for chunk in chunks:
-        proba = np.full((len(chunk.X), len(classes)), np.nan)  # (rows, n_classes)
-        if chunk.valid.any():
-            rows = _common.model_input(model, chunk.X[chunk.valid])
-            proba[chunk.valid] = model.predict_proba(rows)
-        labels = np.asarray(classes)[np.argmax(np.where(chunk.valid[:, None], proba, 0), axis=1)]
-        frame = pd.DataFrame(proba, columns=columns[1:])
-        frame.insert(0, "label", pd.Series(labels, dtype=object).where(chunk.valid, None))
-        frame.to_csv(stream, header=total == 0, index=False, lineterminator="\n")
-        total += len(chunk.X)
-    return total

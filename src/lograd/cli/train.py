@@ -1,19 +1,19 @@
-"""``lograd train``: fit a model on a data file (or the bundled breast-cancer data) and save it."""
+"""``lograd train``: its flags as :func:`lograd.workflows.train`'s parameters; its account printed
+as the work goes, a progress bar during the fit."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 
-import numpy as np
-
+from lograd import workflows
 from lograd.cli import _common
-from lograd.errors import DivergenceError, UserError
+from lograd.errors import UserError
 
 DEFAULT_OUTPUT = "model.lograd"
 SOLVERS = ("lbfgs", "gd", "sgd", "adam")
 PENALTIES = ("l2", "l1", "elasticnet", "none")
+FLAGS = {"data": "DATA"}  # the workflow's parameters not named --like-this (see as_flags)
 
 DESCRIPTION = """\
 Train a logistic regression model by gradient descent (every derivative by backpropagation)
@@ -43,11 +43,10 @@ examples:
   lograd train 'part-*.parquet' --target y --dask local:4"""
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train a model on a data file (or the bundled data) and save it",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def configure(parser) -> None:
+    """The arguments of ``lograd train``."""
+    parser.description, parser.epilog = DESCRIPTION, EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("data", nargs="?", metavar="DATA",
                         help="the training data (default: the bundled breast-cancer data)")
     parser.add_argument("-t", "--target", metavar="COLUMN",
@@ -55,10 +54,18 @@ def register(subparsers) -> None:
                              "from the end); required with DATA unless it is an .npz with y")
     parser.add_argument("--features", metavar="COLUMNS",
                         help="comma-separated feature columns, by name or index (default: all "
-                             "columns but the target)")
+                             "columns but the target, leaving out columns that look like "
+                             "identifiers)")
+    parser.add_argument("--exclude", metavar="COLUMNS",
+                        help="comma-separated columns not to use as features, by name or index")
+    parser.add_argument("--keep", metavar="COLUMNS",
+                        help="use these columns as features even if they look like "
+                             "identifiers (named id/ID/index/PassengerId/..., or row numbers: "
+                             "distinct consecutive whole numbers)")
     parser.add_argument("-o", "--output", metavar="MODEL", default=DEFAULT_OUTPUT,
+                        type=_common.output_path,
                         help=f"where to save the model (default: ./{DEFAULT_OUTPUT})")
-    parser.add_argument("--report", metavar="FILE.html",
+    parser.add_argument("--report", metavar="FILE.html", type=_common.output_path,
                         help="also write a self-contained HTML report (curves, confusion "
                              "matrix, coefficients, computation graph)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -66,7 +73,6 @@ def register(subparsers) -> None:
     _common.add_reading_options(parser)
     _add_model_options(parser)
     _add_scale_options(parser)
-    parser.set_defaults(func=run)
 
 
 def _add_scale_options(parser) -> None:
@@ -85,6 +91,8 @@ def _add_scale_options(parser) -> None:
 
 
 def _add_model_options(parser) -> None:
+    # The defaults stated here are LogisticRegression's (its module loads scikit-learn, too
+    # slow for --help); tests/cli/test_help_cli.py checks each against the code.
     group = parser.add_argument_group(
         "the model (as lograd.LogisticRegression's parameters; unset means its default)")
     group.add_argument("--solver", choices=SOLVERS,
@@ -92,13 +100,16 @@ def _add_model_options(parser) -> None:
                             "lecture's), sgd (mini-batches, one epoch per iteration), adam")
     group.add_argument("--learning-rate", "--lr", type=_common.positive_float, metavar="RATE",
                        help="step size for gd/sgd/adam (default: auto, a safe 1/L for gd/sgd, "
-                            "0.01 for adam)")
+                            "0.05 for adam)")
     group.add_argument("--momentum", metavar="M",
                        help="momentum for gd/sgd, in [0, 1), or 'nesterov' (gd) (default: 0)")
     group.add_argument("--penalty", choices=PENALTIES,
-                       help="regularization (default: l2); l1/elasticnet need --solver gd or sgd")
+                       help="regularization (default: l2; l1 with --l1-ratio 1, elasticnet "
+                            "with --l1-ratio between 0 and 1, none with --C inf); "
+                            "l1/elasticnet need --solver gd or sgd")
     group.add_argument("--C", "-C", type=_common.positive_float_or_inf, metavar="C",
-                       help="inverse regularization strength, > 0 (default: 1.0)")
+                       help="inverse regularization strength, > 0 (default: 1.0; inf: no "
+                            "penalty)")
     group.add_argument("--l1-ratio", type=_common.unit_interval, metavar="R",
                        help="elastic-net mix: 0 = l2, 1 = l1 (required with elasticnet)")
     group.add_argument("--max-iter", type=_common.positive_int, metavar="N",
@@ -110,18 +121,23 @@ def _add_model_options(parser) -> None:
     group.add_argument("--class-weight", metavar="WEIGHTS",
                        help="'balanced', or per class: 'yes=3,no=1' (default: all 1)")
     group.add_argument("--no-intercept", action="store_true", help="fit no intercept")
-    group.add_argument("--seed", type=int, default=0,
-                       help="random seed for the train/test split and sgd/adam (default: 0)")
-    group.add_argument("--test-size", type=_common.test_fraction, default=0.2, metavar="FRACTION",
+    group.add_argument("--seed", type=_common.seed,
+                       default=_common.default(workflows.train, "seed"),
+                       help="random seed for the train/test split and sgd/adam (default: "
+                            "%(default)s)")
+    group.add_argument("--test-size", type=_common.test_fraction,
+                       default=_common.default(workflows.train, "test_size"), metavar="FRACTION",
                        help="fraction of rows held out (stratified; for a directory or glob, "
-                            "row by row) for evaluation; 0 to train on all rows (default: 0.2)")
+                            "row by row) for evaluation; 0 to train on all rows (default: "
+                            "%(default)s)")
     group.add_argument("--checkpoint", metavar="DIR",
                        help="save the training state in DIR every --checkpoint-every "
                             "iterations; rerunning the same command resumes from it")
     group.add_argument("--checkpoint-every", type=_common.positive_int, metavar="K",
                        help="iterations (epochs for sgd/adam) between checkpoints (default: 10)")
     scale = group.add_mutually_exclusive_group()
-    scale.add_argument("--standardize", dest="standardize", action="store_true", default=True,
+    scale.add_argument("--standardize", dest="standardize", action="store_true",
+                       default=_common.default(workflows.train, "standardize"),
                        help="standardize features (mean 0, variance 1 on the training rows); "
                             "the scaler is saved with the model (default)")
     scale.add_argument("--no-standardize", dest="standardize", action="store_false",
@@ -130,272 +146,38 @@ def _add_model_options(parser) -> None:
 
 # -- the command -----------------------------------------------------------------------------------
 def run(args) -> int:
-    from lograd import checkpoint, dataset
-    from lograd._files import check_outputs, input_files
-
-    inputs = input_files("DATA", args.data)
-    if args.checkpoint:  # its file is read and written too
-        inputs.append(("--checkpoint", os.path.join(args.checkpoint, checkpoint.FILENAME)))
-    check_outputs({"--output": args.output, "--report": args.report}, inputs)  # before any work
-    if args.spill_dir is not None and not os.path.isdir(args.spill_dir):
-        raise UserError(f"--spill-dir {args.spill_dir}: no such directory")
-    budget = args.memory if args.memory is not None else dataset.default_budget()
-    with _common.dask_client(args.dask):
-        files = _file_set(args, budget)
-        if files is not None:
-            return _run_file_set(args, files, budget)
-        return _run_in_memory(args, _load(args))
-
-
-def _run_in_memory(args, table, split=None, how="stratified", note=None) -> int:
-    """Fit on ``split = (X_train, X_test, y_train, y_test)`` (default: a stratified split of
-    ``table``) in memory; report and save."""
-    estimator = _estimator(args, table.y)  # a bad option fails before the split
-    split = _split(table, args.test_size, args.seed) if split is None else split
-    X_train, X_test, y_train, y_test = split
-    _common.say(args, *_summary_lines(table, y_train, y_test, how), *([note] if note else []))
-    model = _fit(args, estimator, X_train, y_train)
-
-    metrics = {"train": _metrics(model, X_train, y_train)}
-    if len(y_test):
-        metrics["test"] = _metrics(model, X_test, y_test)
-    rows = {"train": int(len(y_train)), "test": int(len(y_test)), "dropped": table.n_dropped}
-    _save(args, model, estimator, metrics, table.schema, table.source, rows)
-    if args.report:
-        _report(args, table, model, metrics, (X_train, y_train), (X_test, y_test))
-        _common.say(args, f"report written to {args.report}")
+    result = workflows.train(
+        args.data, target=args.target, features=args.features, exclude=args.exclude,
+        keep=args.keep, delimiter=args.delimiter, header=args.header,
+        drop_missing=args.drop_missing, params=_estimator_params(args),
+        standardize=args.standardize, test_size=args.test_size, seed=args.seed,
+        memory=args.memory, spill_dir=args.spill_dir, dask=args.dask, output=args.output,
+        report=args.report, listener=_Printed(args.quiet))
+    _common.say(args, f"model saved to {result.output}  (next: lograd predict {result.output} "
+                      "DATA -o predictions.csv)")
+    if result.report is not None:
+        _common.say(args, f"report written to {result.report}")
     return 0
 
 
-def _save(args, model, estimator, metrics, schema, source, rows, **extra) -> None:
-    """Print the fit's outcome and metrics, and save the model with what it was trained on."""
-    from lograd import model_io
-    from lograd.report import metrics_table
-
-    _common.say(args, f"trained in {estimator.n_iter_} {_unit(estimator)}s "
-                      f"(final objective {estimator.loss_curve_[-1]:.6f})", "",
-                metrics_table(metrics), "")
-    info = {"schema": schema.to_dict(), "metrics": metrics, "source": source, "rows": rows,
-            "standardize": bool(args.standardize), "test_size": args.test_size,
-            "seed": args.seed, **extra}
-    model_io.save(model, args.output, info=info)
-    _common.say(args, f"model saved to {args.output}  (next: lograd predict {args.output} DATA "
-                      "-o predictions.csv)")
-
-
-# -- file sets and data larger than memory ------------------------------------------------------
-def _file_set(args, budget):
-    """DATA's files when it is a directory or glob, or one file too large for the budget;
-    None for the in-memory path."""
-    from lograd import dataset
-
-    if args.data is None:
-        return None
-    files = dataset.expand(args.data)
-    if files is None and dataset.IN_MEMORY_COPIES * dataset.estimated_bytes(args.data) > budget:
-        files = [args.data]
-    return files
-
-
-def _run_file_set(args, files, budget) -> int:
-    from lograd import dataset
-    from lograd.data import Table
-
-    dataset.use_system_allocator()  # this process reads many files one chunk at a time
-    with _common.warnings_as_lines("train", quiet=args.quiet):
-        fileset = dataset.scan(files, args.data, target=args.target, features=args.features,
-                               delimiter=args.delimiter, header=args.header, budget=budget)
-    source = _file_set_name(fileset)
-    if not fileset.fits(budget):
-        return _run_streamed(args, fileset, source, budget)
-    split = dataset.load(fileset, args.seed, args.test_size, args.drop_missing)
-    note = (f"in memory: {dataset.format_bytes(fileset.encoded_bytes)} encoded (budget "
-            f"{dataset.format_bytes(budget)})")
-    y_all = np.concatenate([split.y_train, split.y_test])
-    table = Table(split.X_train, y_all, fileset.schema.feature_names, fileset.schema, source,
-                  split.n_dropped)
-    return _run_in_memory(args, table, (split.X_train, split.X_test, split.y_train,
-                                        split.y_test), how=_SPLIT_BY_ROW, note=note)
-
-
-_SPLIT_BY_ROW = "held out row by row, not stratified"
-
-
-def _file_set_name(fileset) -> str:
-    from lograd.data import file_format
-
-    if len(fileset.files) == 1 and fileset.files[0] == fileset.source:
-        return fileset.source
-    fmt = file_format(fileset.files[0])
-    return (f"{fileset.source} ({len(fileset.files)} {_FORMAT_NAMES.get(fmt, fmt.upper())} "
-            f"file{'s' if len(fileset.files) > 1 else ''})")
-
-
-_FORMAT_NAMES = {"parquet": "Parquet", "text": "text"}
-
-
-def _run_streamed(args, fileset, source, budget) -> int:
-    """Spill the encoded chunks to disk and fit on dask arrays reading them."""
-    from lograd import dataset
-
-    if args.report:
-        raise UserError(f"--report needs the data in memory, but {fileset.source} "
-                        f"({dataset.format_bytes(fileset.encoded_bytes)} encoded) is streamed "
-                        f"under --memory {dataset.format_bytes(budget)}; leave out --report or "
-                        "raise --memory")
-    estimator = _estimator(args, fileset.classes)
-    with dataset.spill_directory(args.spill_dir) as directory:
-        spilled = dataset.spill(fileset, directory, args.seed, args.test_size,
-                                args.drop_missing, args.standardize)
-        counts = spilled.class_counts
-        n_rows = int(counts["train"].sum() + counts["test"].sum())
-        _common.say(args, *_data_lines(source, fileset.schema, n_rows, spilled.n_dropped,
-                                       fileset.classes, counts["train"] + counts["test"],
-                                       int(counts["train"].sum()), int(counts["test"].sum()),
-                                       _SPLIT_BY_ROW),
-                    f"streaming {n_rows} rows in {spilled.n_chunks} chunks from {directory} "
-                    f"(budget {dataset.format_bytes(budget)})")
-        X, y = dataset.dask_arrays(spilled.train, fileset.n_features, fileset.classes.dtype)
-        with contextlib.nullcontext() if args.dask else dataset.streaming_scheduler():
-            _fit_estimator(args, estimator, X, y)
-        metrics = {"train": _streamed_metrics(estimator, spilled.train)}
-        if spilled.test:
-            metrics["test"] = _streamed_metrics(estimator, spilled.test)
-    model = estimator if spilled.scaler is None else _pipeline_with(spilled.scaler, estimator)
-    rows = {"train": int(counts["train"].sum()), "test": int(counts["test"].sum()),
-            "dropped": spilled.n_dropped}
-    _save(args, model, estimator, metrics, fileset.schema, source, rows, streamed=True)
-    return 0
-
-
-def _streamed_metrics(estimator, parts):
-    """Metrics over spilled (already standardized) chunks, predicted one chunk at a time."""
-    from lograd import dataset
-    from lograd.report import classification_metrics
-
-    labels, probas = [], []
-    for X, y in dataset.iter_spilled(parts):
-        probas.append(estimator.predict_proba(X))  # (rows, n_classes)
-        labels.append(y)
-    return classification_metrics(np.concatenate(labels), np.concatenate(probas),
-                                  estimator.classes_)
-
-
-def _pipeline_with(scaler, estimator):
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(scaler, estimator)
-
-
-def _load(args):
-    """The training table: the DATA file, or the bundled breast-cancer data."""
-    from lograd.data import check_classes, load_default, read_table
-
-    if args.data is None:
-        if args.target is not None or args.features is not None:
-            raise UserError("--target/--features need a DATA file (without DATA the bundled "
-                            "breast-cancer data is used)")
-        table = load_default()
-    else:
-        table = read_table(args.data, target=args.target, features=args.features,
-                           delimiter=args.delimiter, header=args.header,
-                           drop_missing=args.drop_missing)
-    check_classes(table.y, table.source, table.schema.target)
-    return table
-
-
-def _fit(args, estimator, X, y):
-    """Fit (scaler and) estimator with a progress bar; Python warnings become one line each.
-
-    With --dask the scaler is fitted here and the estimator on the cluster, on a dask array of
-    the standardized rows (the estimator persists it in the workers' memory).
-    """
-    model = _pipeline(estimator, args.standardize)
-    if args.dask is None:
-        _fit_estimator(args, model, X, y, estimator)
-        return model
-    import dask.array as da
-
-    if model is not estimator:
-        X = model.steps[0][1].fit(X).transform(X)
-    rows = max(1024, -(-len(X) // 8))  # 8 chunks to share among the workers
-    _fit_estimator(args, estimator, da.from_array(X, chunks=(rows, -1)),
-                   da.from_array(y, chunks=rows))
-    return model
-
-
-def _fit_estimator(args, model, X, y, estimator=None):
-    """``model.fit(X, y)`` with a progress bar; errors as one line (``estimator``: its last
-    step, default ``model``)."""
-    estimator = model if estimator is None else estimator
-    progress = _common.Progress(estimator.max_iter, _unit(estimator), quiet=args.quiet)
-    estimator.set_params(callbacks=[progress])
-    with _common.warnings_as_lines("train"):
-        try:
-            model.fit(X, y)
-        except DivergenceError as exc:
-            raise _common.user_error_from(exc) from None  # it names the learning rate
-        except UserError as exc:
-            if not _is_dask_array(X):
-                raise
-            raise UserError(f"training on dask arrays (streamed from disk or --dask): {exc}") \
-                from None
-        finally:
-            progress.close()
-    # run-time only, not part of the saved model (a reloaded model refitted elsewhere must not
-    # resume from or overwrite this run's checkpoint directory)
-    estimator.set_params(callbacks=None, checkpoint=None)
-
-
-def _is_dask_array(X) -> bool:
-    return type(X).__module__.startswith("dask.")
-
-
-def _report(args, table, model, metrics, train, test):
-    from lograd.report import write_report
-
-    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-    (X_train, y_train), (X_test, y_test) = train, test
-    eval_name = "test" if len(y_test) else "train"
-    X_eval, y_eval = (X_test, y_test) if len(y_test) else (X_train, y_train)
-    write_report(
-        args.report, model=model, estimator=estimator, title=f"lograd: {table.source}",
-        summary=_summary_rows(table, y_train, y_test, args), params=_shown_params(estimator),
-        metrics=metrics, feature_names=table.feature_names, classes=estimator.classes_,
-        X_eval=X_eval, y_eval=y_eval, eval_name=eval_name, standardized=args.standardize,
-        X_train=X_train, y_train=y_train, unit=_unit(estimator))
-
-
-def _estimator(args, y):
-    from lograd.estimator import LogisticRegression
-
-    chosen = {
+def _estimator_params(args) -> dict:
+    """The estimator's parameters the flags set (the others keep its defaults)."""
+    given = {
         "solver": args.solver, "learning_rate": args.learning_rate, "C": args.C,
         "l1_ratio": args.l1_ratio, "max_iter": args.max_iter, "tol": args.tol,
         "batch_size": args.batch_size, "checkpoint": args.checkpoint,
-        "checkpoint_every": args.checkpoint_every,
-        "penalty": None if args.penalty == "none" else args.penalty,
+        "checkpoint_every": args.checkpoint_every, "penalty": args.penalty,
     }
-    params = {k: v for k, v in chosen.items() if v is not None}
+    params = {name: value for name, value in given.items() if value is not None}
     if args.penalty == "none":
         params["penalty"] = None
     if args.momentum is not None:
         params["momentum"] = _momentum(args.momentum)
     if args.class_weight is not None:
-        params["class_weight"] = _class_weight(args.class_weight, y)
+        params["class_weight"] = _class_weight(args.class_weight)
     if args.no_intercept:
         params["fit_intercept"] = False
-    estimator = LogisticRegression(random_state=args.seed, **params)
-    from lograd._validation import check_params
-
-    check_params(estimator)  # a bad combination fails now, before reading more or training
-    if args.checkpoint is not None:
-        from lograd.checkpoint import resume_note
-
-        note = resume_note(args.checkpoint)  # a damaged checkpoint fails now, too
-        if note:
-            _common.say(args, note)
-    return estimator
+    return params
 
 
 def _momentum(text):
@@ -410,102 +192,50 @@ def _momentum(text):
     return value
 
 
-def _class_weight(text, y):
+def _class_weight(text):
+    """'balanced', or ``{label text: weight}`` from 'yes=3,no=1' (the workflow matches the
+    labels to the classes)."""
     if text == "balanced":
-        return "balanced"
+        return text
     weights = {}
-    as_int = y.dtype.kind == "i"
     for item in text.split(","):
         label, sep, weight = item.partition("=")
         try:
-            key = int(label) if as_int else label.strip()
-            weights[key] = float(weight)
+            value = float(weight)
         except ValueError:
             sep = ""
-        if not sep or not weights.get(key, 0) > 0:
+        if not sep or not 0 < value < float("inf"):
             raise UserError(f"--class-weight: expected 'balanced' or LABEL=WEIGHT pairs with "
-                            f"positive weights, like 'yes=3,no=1'; got {item!r}")
-    unknown = [k for k in weights if k not in set(np.unique(y).tolist())]
-    if unknown:
-        raise UserError(f"--class-weight: no class {unknown[0]!r} in the target "
-                        f"(classes: {', '.join(map(str, np.unique(y)))})")
+                            f"positive finite weights, like 'yes=3,no=1'; got {item!r}")
+        weights[label] = value
     return weights
 
 
-def _split(table, test_size, seed):
-    if test_size == 0:
-        empty = np.empty((0, table.X.shape[1]))
-        return table.X, empty, table.y, table.y[:0]
-    from sklearn.model_selection import train_test_split
+class _Printed(workflows.TrainListener):
+    """How ``lograd train`` shows the work (a :class:`lograd.workflows.TrainListener`): the lines
+    on stdout unless --quiet, a progress bar on stderr during the fit, warnings as lines,
+    Ctrl-C deferred to the end of an iteration."""
 
-    try:
-        return train_test_split(table.X, table.y, test_size=test_size, random_state=seed,
-                                stratify=table.y)
-    except ValueError as exc:
-        raise UserError(f"--test-size {test_size}: cannot hold out a stratified test set from "
-                        f"{len(table.y)} rows ({' '.join(str(exc).split())}); pass a "
-                        "different --test-size, or 0") from None
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
 
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            _common.write_stdout(_common.flag_words(text, FLAGS) + "\n")
 
-def _pipeline(estimator, standardize):
-    if not standardize:
-        return estimator
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    def reading(self):
+        return _common.warnings_as_lines("train", quiet=self.quiet, flags=FLAGS)
 
-    return make_pipeline(StandardScaler(), estimator)
+    def uninterruptible(self):
+        return _common.deferred_interrupts()  # a Ctrl-C meanwhile acts once it can
 
-
-def _unit(estimator) -> str:
-    return "epoch" if estimator.solver in ("sgd", "adam") else "iteration"
-
-
-def _metrics(model, X, y):
-    from lograd.report import classification_metrics
-
-    return classification_metrics(y, model.predict_proba(X), model.classes_)
-
-
-def _class_counts(y) -> str:
-    labels, counts = np.unique(y, return_counts=True)
-    return ", ".join(f"{label}: {count}" for label, count in zip(labels, counts))
-
-
-def _summary_lines(table, y_train, y_test, how="stratified"):
-    labels, counts = np.unique(table.y, return_counts=True)
-    return _data_lines(table.source, table.schema, len(table.y), table.n_dropped, labels, counts,
-                       len(y_train), len(y_test), how)
-
-
-def _data_lines(source, schema, n_rows, n_dropped, labels, counts, n_train, n_test, how):
-    """What was read: rows, features, classes with their counts, the split."""
-    dropped = f" ({n_dropped} with missing values left out)" if n_dropped else ""
-    split = (f"train {n_train} rows, test {n_test} rows ({how})" if n_test
-             else f"train {n_train} rows, no test rows (--test-size 0)")
-    encoded = [c for c in schema.columns if c in schema.categories]
-    shown_counts = ", ".join(f"{label}: {count}" for label, count in zip(labels, counts))
-    lines = [f"data: {source}",
-             f"  {n_rows} rows{dropped}, {len(schema.feature_names)} features, target "
-             f"{schema.target!r} with {len(labels)} classes ({shown_counts})"]
-    shown = schema.columns[:5]
-    more = f", ... ({len(schema.columns) - 5} more)" if len(schema.columns) > 5 else ""
-    lines.append(f"  feature columns: {', '.join(shown)}{more}")
-    if encoded:
-        lines.append(f"  one-hot encoded: {', '.join(encoded)}")
-    lines.append(f"  {split}")
-    return lines
-
-
-def _summary_rows(table, y_train, y_test, args):
-    return [("data", table.source), ("target", table.schema.target),
-            ("rows", f"{len(table.y)} ({len(y_train)} train, {len(y_test)} test)"
-                     + (f"; {table.n_dropped} left out (missing values)" if table.n_dropped
-                        else "")),
-            ("features", str(table.X.shape[1])),
-            ("classes", _class_counts(table.y)),
-            ("standardized", "yes" if args.standardize else "no"),
-            ("model file", os.path.abspath(args.output))]
-
-
-def _shown_params(estimator):
-    return {k: repr(v) for k, v in estimator.get_params(deep=False).items() if k != "callbacks"}
+    @contextlib.contextmanager
+    def fitting(self, total: int, unit: str):
+        progress = _common.Progress(total, unit, quiet=self.quiet)
+        finished = False
+        with _common.warnings_as_lines("train", flags=FLAGS), _common.deferred_interrupts():
+            try:
+                yield [progress, _common.interrupt_check]
+                finished = True
+            finally:
+                progress.close(finished)
