@@ -822,13 +822,14 @@ def _rss_kb(field):
 
 
 def use_estimator_loss(choice):
-    """Point the estimator's objective at lograd.losses' fused/unfused data loss (or leave it)."""
-    from lograd import objective
+    """Make the estimator's data term lograd.losses' fused or unfused data loss (or leave it):
+    the default of ``LogisticRegression(fused=...)``."""
+    from lograd.estimators.logistic import LogisticRegression
 
-    defaults = objective.Objective.__init__.__kwdefaults__
+    defaults = LogisticRegression.__init__.__kwdefaults__
     if choice != "default":
-        defaults["loss_fn"] = {"fused": fused_data_loss, "unfused": unfused_data_loss}[choice]
-    loss_fn = defaults.get("loss_fn")
+        defaults["fused"] = choice == "fused"
+    loss_fn = fused_data_loss if defaults["fused"] else unfused_data_loss
     return f"{loss_fn.__module__}.{loss_fn.__name__}"
 
 
