@@ -63,10 +63,11 @@ def test_every_variant_gives_the_graphs_loss_and_gradient(variant, dtype, weight
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_the_candidates_give_the_defaults_bits(dtype):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_candidates_give_the_defaults_bits(dtype, weighted):
     """What tuning may choose changes no bit of a fit: the same sums, in the same order, as the
     default (so a fit is reproducible whether or not the cache knows this CPU yet)."""
-    X, Y, s, w0, b0 = make_problem("binary", "dense", dtype, True, n=64 * 17 + 29, d=37)
+    X, Y, s, w0, b0 = make_problem("binary", "dense", dtype, weighted, n=64 * 17 + 29, d=37)
     want = variant_sums(X, Y, s, w0, b0, DENSE_BINARY_DEFAULT)
     for variant in DENSE_BINARY_VARIANTS:
         got = variant_sums(X, Y, s, w0, b0, variant)

@@ -1,21 +1,23 @@
 """Which variant of a compiled kernel runs fastest on this CPU: measured once, then cached.
 
 How fast the fused kernel streams X depends on the CPU more than on anything else in it:
-software prefetch makes the step much faster on one Intel Xeon and slower on an AMD EPYC (see
-the README's Performance section). So lograd measures, as FFTW and OpenBLAS choose their kernels
-per machine. The first time a kernel runs on data of at least :data:`TUNE_MIN_BYTES`,
-:func:`choose` times each of its variants on slices of that data (interleaved rounds, medians,
-about :data:`MEASURE_SECONDS` in all), keeps the fastest for the process (the default unless
-another variant was clearly faster round by round, see :func:`faster_than_default`), writes it to
-``kernel-variants.json`` in lograd's cache directory (``$XDG_CACHE_HOME/lograd``, by default
-``~/.cache/lograd``), keyed by the CPU model and the dtype, so that later processes skip the
-measurement. Before that (smaller data only) the kernel's default variant runs.
+software prefetch makes the step much faster on one Intel Xeon and the plain read slower on an
+AMD EPYC (docs/performance.md, "The kernel's variant, chosen per CPU"). So lograd measures, as
+FFTW and OpenBLAS choose their kernels per machine. The first time a kernel runs on data of at
+least :data:`TUNE_MIN_BYTES`, :func:`choose` times each of its variants on slices of that data
+(interleaved rounds, about :data:`MEASURE_SECONDS` in all), keeps the fastest for the process
+(the default unless another variant was clearly faster round by round, see
+:func:`faster_than_default`), and writes it to ``kernel-variants.json`` in lograd's cache
+directory (``$XDG_CACHE_HOME/lograd``, by default ``~/.cache/lograd``), keyed by the CPU model
+and the dtype, so that later processes skip the measurement. Before that (smaller data only)
+the cache's choice or the kernel's default variant runs.
 
-Every variant computes the same values, up to rounding, so a choice changes only the speed. The
-cache is a convenience and never makes a call fail: a missing, damaged or unwritable file is
-ignored (the measurement then happens once per process). A measurement whose timings scattered
-widely (other programs busy) is used but not written. ``LOGRAD_KERNEL_TUNING=0`` turns measuring
-and the cache off: every kernel runs its default variant.
+A kernel's variants must compute the same values (lograd's dense kernel: the same bits), so a
+choice changes only the speed. The cache is a convenience and never makes a call fail: a
+missing, damaged or unwritable file is ignored (the measurement then happens once per
+process). A measurement whose timings scattered widely (other programs busy) is used but not
+written. ``LOGRAD_KERNEL_TUNING=0`` turns measuring and the cache off: every kernel runs its
+default variant.
 """
 
 from __future__ import annotations
