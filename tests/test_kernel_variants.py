@@ -265,6 +265,7 @@ def test_a_directory_in_place_of_the_cache_file_is_no_error(monkeypatch, own_cac
     assert choose() == CANDIDATES[0]
     assert not kernel_tuning.choice("test-kernel", np.float64).saved
     assert own_cache.is_dir() and not any(own_cache.iterdir())
+    assert list(own_cache.parent.iterdir()) == [own_cache]  # the temporary file was removed
 
 
 @pytest.mark.parametrize("content", [
