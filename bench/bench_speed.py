@@ -48,7 +48,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import lograd
-from lograd import Tensor
+from lograd import Tensor, kernel_tuning, losses
 from lograd.losses import _pick_kernel, _prefetch, fused_data_loss, unfused_data_loss
 
 try:
@@ -270,11 +270,15 @@ def torch_step(X, y, lr=0.1):
 
 def section_step(report, args):
     report(f"## 1. One full-batch gradient step, dense X of {args.n:,} x {args.d}")
+    report(f"CPU: {kernel_tuning.cpu_model()}")
     if torch is None:
         report(f"({TORCH_MISSING})")
-    rows = []
+    rows, variant_rows, estimator_rows, chosen = [], [], [], {}
     for dtype in (np.float64, np.float32):
         X, y = dense_problem(args.n, args.d, dtype)
+        name = np.dtype(dtype).name
+        chosen[name] = choose_variant(report, X, y, args.kernel_variant)
+
         def read(X=X):
             return _read_all(X, 4 * numba.get_num_threads())
 
@@ -302,14 +306,123 @@ def section_step(report, args):
         # the limit: the faster of the two reads, measured in this same run
         limit = min(np.median(times[k]) for k in list(cases)[:2])
         fused_time = np.median(times["lograd, fused op (default)"])
-        for name, t in times.items():
-            rows.append([np.dtype(dtype).name, f"{X.nbytes / 1e6:.0f} MB", name,
+        for case, t in times.items():
+            rows.append([name, f"{X.nbytes / 1e6:.0f} MB", case,
                          fmt_ms(np.median(t)), fmt_ms(t.min()), f"{np.median(t) / limit:.2f}x",
                          f"{np.median(t) / fused_time:.2f}x"])
-        del X, y, cases, fused, numpy_
+        del cases, fused, numpy_
+        variant_rows += every_variant(X, y, chosen[name], args.step_repeats, read,
+                                      read_prefetched)
+        estimator_rows.append(estimator_per_iteration(X, y, args.step_repeats))
+        del X, y, read, read_prefetched
     report.table(["dtype", "X", "step", "median", "min", "median / faster read of X",
                   "median / lograd fused"], rows)
+    report("Every variant of the dense kernel, called directly on the whole X (interleaved "
+           "with the two reads, "
+           f"{args.step_repeats} rounds); the first-use measurement's median per call is for "
+           f"its {kernel_tuning.SLICE_BYTES // 2**20} MiB slices, on one thread")
+    report.table(["dtype", "variant", "median", "min", "median / faster read of X",
+                  "first-use measurement"], variant_rows)
+    report("The estimator's iteration against the kernel's: `LogisticRegression(solver='gd', "
+           "tol=0).fit`, each iteration timed (between two calls of a callback) with the "
+           "kernel's calls inside it; and, inside the callback, one direct call of the kernel "
+           "on the same data (the two take turns)")
+    report.table(["dtype", "iterations", "fit: median per iteration",
+                  "its kernel calls: median", "iteration / its kernel: median",
+                  "direct kernel call: median", "iteration / direct call"], estimator_rows)
+    report("Chosen variants: " + "; ".join(f"{k}: {v}" for k, v in chosen.items()))
+    report()
     section_order(report, args)
+
+
+def choose_variant(report, X, y, how):
+    """The dense kernel's variant for X's dtype, as ``--kernel-variant`` asks (and reported)."""
+    w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
+    dtype = np.dtype(X.dtype).name
+    if how not in ("measure", "cached"):
+        variant = losses.DenseVariant(int(how))
+        kernel_tuning.use(losses.DENSE_BINARY_KERNEL, X.dtype, variant)
+        report(f"- {dtype}: {variant} (given by --kernel-variant)")
+        return variant
+    variant = losses.dense_binary_variant(X, w, b, y, retune=how == "measure")
+    made = kernel_tuning.choice(losses.DENSE_BINARY_KERNEL, X.dtype)
+    if made.source == "measured":
+        ranked = sorted(made.medians.items(), key=lambda item: item[1])
+        report(f"- {dtype}: {variant}, measured in this run in {made.seconds:.2f} s "
+               f"(spread {made.spread:.0%}, {'written to' if made.saved else 'not cached in'} "
+               f"{kernel_tuning.cache_path()}); fastest first: "
+               + ", ".join(f"{v} {t * 1e3:.2f} ms" for v, t in ranked[:4]) + ", ...")
+    else:
+        report(f"- {dtype}: {variant} (from {made.source}: {kernel_tuning.cache_path()})")
+    return variant
+
+
+def every_variant(X, y, chosen, repeats, read, read_prefetched):
+    """Rows of the variants table: each variant on the whole X, interleaved with the reads."""
+    w = (np.random.default_rng(1).standard_normal(X.shape[1]) * 0.1).astype(X.dtype)
+    b, s = np.zeros((), X.dtype), np.empty(0, X.dtype)
+    cases = {"read": (read, None), "read, prefetched": (read_prefetched, None)}
+    for variant in losses.DENSE_BINARY_VARIANTS:
+        cases[variant] = (lambda v=variant: losses._dense_binary(X, w, b, y, s, v), None)
+    times = interleaved_times(cases, repeats)
+    limit = min(np.median(times["read"]), np.median(times["read, prefetched"]))
+    made = kernel_tuning.choice(losses.DENSE_BINARY_KERNEL, X.dtype)
+    rows = []
+    for variant in losses.DENSE_BINARY_VARIANTS:
+        t = times[variant]
+        first_use = made.medians.get(variant) if made is not None else None
+        rows.append([np.dtype(X.dtype).name,
+                     f"{variant}{' (chosen)' if variant == chosen else ''}",
+                     fmt_ms(np.median(t)), fmt_ms(t.min()), f"{np.median(t) / limit:.2f}x",
+                     fmt_ms(first_use) if first_use else "-"])
+    return rows
+
+
+def estimator_per_iteration(X, y, iterations):
+    """One row: the median wall time of a `fit` iteration against the kernel's.
+
+    A callback runs once per iteration; the time from the end of one call to the start of the
+    next is one iteration (solver step, objective, kernel, bookkeeping). The kernel's calls
+    inside that iteration are timed too (``losses._dense_binary`` wrapped), so each iteration
+    is paired with its own kernel time: on a busy machine a burst of load falls on both. Inside
+    the callback, untimed by the fit's clock, the kernel also runs once on the same X (the two
+    take turns; less robust to load, since the two are not the same seconds).
+    """
+    from lograd.estimators.logistic import LogisticRegression
+
+    w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
+    s = np.empty(0, X.dtype)
+    kernel = losses._dense_binary
+    iterations_, own, direct, last = [], [], [], [None]
+    inside = [0.0]  # the kernel's time since the last callback
+
+    def timed_kernel(*args, **kwargs):
+        before = time.perf_counter()
+        sums = kernel(*args, **kwargs)
+        inside[0] += time.perf_counter() - before
+        return sums
+
+    def callback(info):
+        now = time.perf_counter()
+        if last[0] is not None:
+            iterations_.append(now - last[0])
+            own.append(inside[0])
+        before = time.perf_counter()
+        kernel(X, w, b, y, s)
+        direct.append(time.perf_counter() - before)
+        inside[0] = 0.0
+        last[0] = time.perf_counter()
+
+    losses._dense_binary = timed_kernel
+    try:
+        LogisticRegression(solver="gd", max_iter=iterations + 1, tol=0,
+                           callbacks=[callback]).fit(X, y)
+    finally:
+        losses._dense_binary = kernel
+    fit, own = np.asarray(iterations_), np.asarray(own)
+    return [np.dtype(X.dtype).name, len(fit), fmt_ms(np.median(fit)), fmt_ms(np.median(own)),
+            f"{np.median(fit / own):.3f}x", fmt_ms(np.median(direct)),
+            f"{np.median(fit) / np.median(direct):.3f}x"]
 
 
 def order_child(n, d):
@@ -729,13 +842,14 @@ def _rss_kb(field):
 
 
 def use_estimator_loss(choice):
-    """Point the estimator's objective at lograd.losses' fused/unfused data loss (or leave it)."""
-    from lograd import objective
+    """Make the estimator's data term lograd.losses' fused or unfused data loss (or leave it):
+    the default of ``LogisticRegression(fused=...)``."""
+    from lograd.estimators.logistic import LogisticRegression
 
-    defaults = objective.Objective.__init__.__kwdefaults__
+    defaults = LogisticRegression.__init__.__kwdefaults__
     if choice != "default":
-        defaults["loss_fn"] = {"fused": fused_data_loss, "unfused": unfused_data_loss}[choice]
-    loss_fn = defaults.get("loss_fn")
+        defaults["fused"] = choice == "fused"
+    loss_fn = fused_data_loss if defaults["fused"] else unfused_data_loss
     return f"{loss_fn.__module__}.{loss_fn.__name__}"
 
 
@@ -825,6 +939,10 @@ def main(argv=None):
     parser.add_argument("--step-repeats", type=int, default=21,
                         help="rounds of section 1's interleaved steps (each ~50 ms)")
     parser.add_argument("--sections", default="1,2,3,4,5")
+    parser.add_argument("--kernel-variant", default="measure",
+                        help="section 1's dense kernel variant: 'measure' (measure now, as on "
+                        "first use), 'cached' (the cache's choice, as later processes), or "
+                        "PREFETCH_KIB (e.g. 32; 0: nothing ahead)")
     parser.add_argument("--output", help="also write the report (markdown) to this file")
     parser.add_argument("--estimator-loss", choices=["default", "fused", "unfused"],
                         default="default", help="the data loss lograd's estimator uses "

@@ -1,14 +1,17 @@
 """Where the fused dense kernel's time goes beyond one read of X: the kernel with parts removed.
 
-    python3 bench/profile_kernel.py [--n 1000000] [--d 100] [--dtype float64]
+    python3 bench/profile_kernel.py [--n 1000000] [--d 100] [--dtype float64] [--variant measure]
 
 The first variants are a 4-rows-at-a-time loop over X with less work per row, without prefetch;
 the differences between their rows are the costs of the parts: the four dot products, the
 gradient update, the exp (``math.exp``, a scalar call) and division of σ(z), the log1p of the
 loss. Then lograd's kernel (``lograd.losses._k_dense_binary``: exp in vectorised blocks,
-prefetching the rows 64 ahead), and the same kernel recompiled from its source with one part
-taken out at a time (``ABLATIONS``): what each part costs beyond the prefetched read of X (the
-second row).
+prefetching rows ahead) in the variant this CPU chose (``--variant``: ``measure`` now, as on
+first use; ``cached``; or ``PREFETCH_KIB``), the same kernel prefetching nothing ahead, and
+the kernel recompiled from its source with one part taken out at a time (``ABLATIONS``, in the
+chosen variant): what each part costs beyond the faster read of X (the first two rows); last,
+the kernel recompiled with blocks of 16 rows instead of 32 (``_BLOCK``, not a tuned variant:
+it changes the order of the sums).
 Times are the minimum and median of ``--repeats`` interleaved runs (the machine may be shared).
 """
 
@@ -23,8 +26,8 @@ import numba
 import numpy as np
 from bench_speed import OtherLoad, _read_all, _read_all_prefetched, dense_problem, run_times
 
-from lograd import losses
-from lograd.losses import _dense_binary
+from lograd import kernel_tuning, losses
+from lograd.losses import DenseVariant, _dense_binary, dense_binary_variant
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -85,19 +88,25 @@ ABLATIONS = {
         ("e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))", "e_blk[t], k = 1.0, -1"),
         ("_log1p_sum(e_blk)", "0.0")],
 }
+#: Recompiled as they are, with another number of rows per block (a compile-time constant).
+OTHER_BLOCKS = (16,)
 
 
 def ablated_kernels():
-    """``name -> kernel``: lograd's dense kernel recompiled with the parts in ABLATIONS removed."""
+    """``name -> kernel``: lograd's dense kernel recompiled with the parts in ABLATIONS removed,
+    then as it is with each of OTHER_BLOCKS rows per block."""
     source = textwrap.dedent(inspect.getsource(losses._k_dense_binary.py_func))
     source = source.replace("@_jit\n", "")
+    builds = [(name, replacements, losses._BLOCK) for name, replacements in ABLATIONS.items()]
+    builds += [(f"lograd's kernel with blocks of {block} rows", [], block)
+               for block in OTHER_BLOCKS]
     kernels = {}
-    for name, replacements in ABLATIONS.items():
+    for name, replacements, block in builds:
         text = source
         for old, new in replacements:
             assert old in text, f"profile_kernel is out of date with losses.py: {old!r}"
             text = text.replace(old, new)
-        namespace = dict(vars(losses))
+        namespace = dict(vars(losses), _BLOCK=block)
         exec(text, namespace)  # noqa: S102  (our own kernel's source, edited)
         kernels[name] = numba.njit(parallel=True, fastmath=FASTMATH)(namespace["_k_dense_binary"])
     return kernels
@@ -109,11 +118,19 @@ def main():
     parser.add_argument("--d", type=int, default=100)
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--variant", default="measure",
+                        help="'measure', 'cached' or PREFETCH_KIB (e.g. 32; 0: none ahead)")
     args = parser.parse_args()
     X, y = dense_problem(args.n, args.d, np.dtype(args.dtype))
     w = (np.random.default_rng(1).standard_normal(args.d) * 0.1).astype(X.dtype)
     b, s = np.zeros((), X.dtype), np.empty(0, X.dtype)
     chunks = 4 * numba.get_num_threads()
+    if args.variant in ("measure", "cached"):
+        variant = dense_binary_variant(X, w, b, y, retune=args.variant == "measure")
+    else:
+        variant = DenseVariant(int(args.variant))
+        kernel_tuning.use(losses.DENSE_BINARY_KERNEL, X.dtype, variant)
+    ahead = variant.rows_ahead(X.shape[1] * X.itemsize)
     variants = {
         "one read of X": lambda: _read_all(X, chunks),
         "one read of X, prefetching 64 rows ahead": lambda: _read_all_prefetched(X, chunks),
@@ -121,12 +138,13 @@ def main():
         "+ gradient update (no exp/log)": lambda: _variant(X, w, y, chunks, True, 0),
         "+ math.exp and division for σ(z)": lambda: _variant(X, w, y, chunks, True, 1),
         "+ one log1p per row": lambda: _variant(X, w, y, chunks, True, 2),
-        "lograd's kernel (blocks of 32: vectorised exp, one log1p, prefetch)":
-            lambda: _dense_binary(X, w, b, y, s),
+        f"lograd's kernel ({variant})": lambda: _dense_binary(X, w, b, y, s),
+        "lograd's kernel prefetching nothing ahead":
+            lambda: _dense_binary(X, w, b, y, s, DenseVariant(0)),
     }
     y_x = y.astype(X.dtype)
     for name, kernel in ablated_kernels().items():
-        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, chunks)
+        variants[name] = lambda kernel=kernel: kernel(X, w, b[()], y_x, s, ahead, chunks)
     load = OtherLoad()
     times = {name: [] for name in variants}
     for f in variants.values():
@@ -134,10 +152,12 @@ def main():
     for _ in range(args.repeats):  # interleaved, so a burst of load hits every variant alike
         for name, f in variants.items():
             times[name].extend(run_times(f, 1)[:1])
-    read = np.median(times["one read of X"])
-    print(f"X: {args.n:,} x {args.d} {args.dtype} ({X.nbytes / 1e6:.0f} MB), "
-          f"{numba.get_num_threads()} threads")
-    print("| variant | min | median | median / read |")
+    read = min(np.median(times["one read of X"]),
+               np.median(times["one read of X, prefetching 64 rows ahead"]))
+    print(f"CPU: {kernel_tuning.cpu_model()}; X: {args.n:,} x {args.d} {args.dtype} "
+          f"({X.nbytes / 1e6:.0f} MB), {numba.get_num_threads()} threads; kernel variant: "
+          f"{variant}")
+    print("| variant | min | median | median / faster read |")
     print("|---|---|---|---|")
     for name, t in times.items():
         print(f"| {name} | {min(t) * 1e3:.1f} ms | {np.median(t) * 1e3:.1f} ms "

@@ -29,11 +29,15 @@ gradient do not fit in L2 together also takes two passes (see _SPARSE_ONE_PASS_M
 
 from __future__ import annotations
 
+import itertools
 import math
+import mmap
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from lograd import kernel_tuning
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, apply, defop
 
@@ -53,7 +57,6 @@ _PARTIALS_BYTES_MAX = 64 * 2**20  # per-chunk gradient accumulators (n_chunks, d
 # longer in one pass than in two), the kernel makes two passes: z and r first, then the scatter.
 _SPARSE_ONE_PASS_MAX_BYTES = 256 * 2**10
 _BLOCK = 32  # rows per block of the dense binary kernel (δ of _log1p_sum stays below 2^32)
-_AHEAD = 64  # the dense binary kernel asks for row i + _AHEAD while it works on row i
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = HI + LO
 _INV_LN2 = 1.44269504088896338700e00
 
@@ -253,10 +256,100 @@ def _on_threads(kernel, *args):
         numba.set_num_threads(threads)
 
 
-def _dense_binary(X, w, b, y, s):
+class DenseVariant(NamedTuple):
+    """One way to run the dense binary kernel: how far ahead it prefetches X. Which is fastest
+    depends on the CPU (see :mod:`lograd.kernel_tuning`); every variant computes the same bits
+    (a prefetch is only a hint to the memory system)."""
+
+    prefetch_kib: int  # how far ahead of the rows in work the kernel prefetches, KiB of X; 0: not
+
+    def rows_ahead(self, row_bytes: int) -> int:
+        """The prefetch distance in rows of ``row_bytes`` (0: the rows about to be read, which
+        asks memory for nothing that is not already on its way)."""
+        if not self.prefetch_kib:
+            return 0
+        return max(4, -(-self.prefetch_kib * 1024 // row_bytes))  # (at least past this group)
+
+    def __str__(self) -> str:
+        if not self.prefetch_kib:
+            return "no prefetch ahead"
+        return f"prefetch {self.prefetch_kib} KiB ahead"
+
+
+# The variants measured on first use differ in the prefetch only (none, or 8 to 64 KiB ahead):
+# that is what changes most from one CPU to another (the prefetch took the step from 1.23x to
+# 0.98x of a plain read of X on an Intel Xeon, and made the plain read slower on an AMD EPYC),
+# and it changes no bit of the result, so a fit gives the same numbers whether or not this
+# CPU's choice is known yet (and the golden outputs stay exact). The rows per block are not a
+# variant: they set the order of the sums (a block of 16 rounds differently from 32), the
+# block's length must be a compile-time constant for the sums to stay as they were, and 16
+# was not clearly faster than 32 on the Xeon (bench/profile_kernel.py, docs/performance.md).
+DENSE_BINARY_VARIANTS = tuple(DenseVariant(kib) for kib in (0, 8, 16, 32, 64))
+#: Runs until this CPU's choice is known (and with tuning off): 32 KiB is about the 64 rows of
+#: 100 float64 the kernel prefetched before it had variants.
+DENSE_BINARY_DEFAULT = DenseVariant(32)
+#: The cache's name for this kernel and its candidates (a new name when either changes).
+DENSE_BINARY_KERNEL = "dense_binary-2"
+
+
+def _dense_binary(X, w, b, y, s, variant=None):
+    """Sums of the loss and gradients over C-contiguous X; ``variant`` None: this CPU's choice."""
     n, d = X.shape
-    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s, _n_chunks(n, d, X.itemsize))
+    if variant is None:
+        variant = dense_binary_variant(X, w, b, y)
+    loss, gw, gb = _on_threads(_k_dense_binary, X, w, b[()], y, s,
+                               variant.rows_ahead(d * X.itemsize), _n_chunks(n, d, X.itemsize))
     return loss.sum(), gw.sum(axis=0, dtype=np.float64), gb.sum()
+
+
+def dense_binary_variant(X, w=None, b=None, y=None, *, retune=False) -> DenseVariant:
+    """The variant of the dense binary kernel that runs on X: this CPU's fastest for X's dtype.
+
+    The first X of at least :data:`lograd.kernel_tuning.TUNE_MIN_BYTES` is used to measure
+    them (on slices of its rows, with ``w``, ``b``, ``y`` or zeros); ``retune`` measures again.
+    An X mapped from a file is not: its first reads would time the disk.
+    """
+    large = X.nbytes >= kernel_tuning.TUNE_MIN_BYTES and not _mapped_from_a_file(X)
+    return kernel_tuning.choose(DENSE_BINARY_KERNEL, X.dtype, DENSE_BINARY_VARIANTS,
+                                DENSE_BINARY_DEFAULT,
+                                (lambda: _timed_on_slices(X, w, b, y)) if large else None,
+                                retune=retune)
+
+
+def _mapped_from_a_file(X) -> bool:
+    """True for a memory map (np.memmap, or an array viewing one or an mmap buffer)."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
+
+
+def _timed_on_slices(X, w, b, y):
+    """``run(variant)``: one unweighted kernel call on the next slice of X's rows, in turn, so
+    that no call finds its rows in cache from the call before (the slices add up to all of X).
+
+    The calls run on one thread: the variants differ in how one core keeps its cache misses in
+    flight, and a one-thread call is never held up waiting for a second thread whose core
+    another program has (on a busy machine that wait, not the variant, decided the timings).
+    """
+    n, d = X.shape
+    rows = min(n, max(4096, kernel_tuning.SLICE_BYTES // (d * X.itemsize)))
+    w = np.zeros(d, X.dtype) if w is None else w
+    b = np.zeros((), X.dtype) if b is None else b
+    y = np.zeros(n, X.dtype) if y is None else y
+    no_weights = np.empty(0, X.dtype)
+    starts = itertools.cycle(range(0, n - rows + 1, rows))
+
+    def run(variant):
+        start = next(starts)
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)  # (thread-local in numba)
+        try:
+            _dense_binary(X[start:start + rows], w, b, y[start:start + rows], no_weights, variant)
+        finally:
+            numba.set_num_threads(threads)
+    return run
 
 
 def _dense_multinomial(X, w, b, y, s):
@@ -411,21 +504,21 @@ def _exp_parts(x):
 
 
 @_jit
-def _k_dense_binary(X, w, b, y, s, n_chunks):
+def _k_dense_binary(X, w, b, y, s, ahead, n_chunks):
     """X (n, d), w (d,), y (n,), s (n,) or (0,) -> per chunk: loss sum, Σ r_i x_i, Σ r_i.
 
-    Rows go in blocks of 32 (_BLOCK), each in three steps: the dot products z = X_blk w, four
-    rows at a time (they share each load of w); then e = exp(-|z|), σ(z) and r for the block in
-    vectorised loops; then g += Σ r_i x_i, four rows at a time, while the block (25.6 KB at
-    d = 100, float64) is still in L1. X is read from memory once; the loss's log1p is taken once
-    per block (see :func:`_log1p_sum`). A chunk's last rows (< 32) go one by one.
-    Measured (bench/profile_kernel.py): blocks of 32 beat 16 and 64, and updating right after
-    each group's dot products. One core streams X only as fast as its few outstanding cache
-    misses allow, and the exp step issues none: the kernel therefore prefetches the rows _AHEAD
-    ahead, so that memory keeps working while it computes. Measured against a plain read loop
-    over X (2 threads, quiet machine): float64 1.23x -> 0.98x, float32 1.39x -> 1.05x with the
-    prefetches in the dot-product loop; spreading them over both row loops (two rows in each)
-    and four side-by-side products in _log1p_sum took another ~10% off, in both dtypes.
+    Rows go in blocks of 32 (_BLOCK, a compile-time constant: the block's sums are unrolled
+    in a fixed order), each in three steps: the dot products z = X_blk w, four rows at a time
+    (they share each load of w); then e = exp(-|z|), σ(z) and r for the block in vectorised
+    loops; then g += Σ r_i x_i, four rows at a time, while the block is still in L1. X is read
+    from memory once; the loss's log1p is taken once per block (see :func:`_log1p_sum`). A
+    chunk's last rows (fewer than a block) go one by one. One core streams X only as fast as
+    its outstanding cache misses allow, and the exp step issues none: with ``ahead`` > 0 the
+    kernel prefetches the rows ``ahead`` rows on, spread over both row loops, so that memory
+    keeps working while it computes. Which distance is fastest depends on the CPU
+    (:class:`DenseVariant`). ``ahead`` = 0 prefetches the rows about to be read (nothing
+    ahead): the prefetches stay unconditional because an ``if ahead`` around them changed how
+    LLVM vectorised the block's sums (the last bits of Σ r_i moved).
     """
     n, d = X.shape
     as_x = X.dtype.type  # r is cast to X's dtype: float32 rows update in float32 SIMD
@@ -446,8 +539,8 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
         grad_b_c = 0.0
         i0 = start
         while i0 + _BLOCK <= stop:
-            for q in range(0, _BLOCK, 4):  # (prefetches spread over both row loops)
-                _prefetch_rows2(X, min(i0 + q + _AHEAD, n - 2))
+            for q in range(0, _BLOCK, 4):
+                _prefetch_rows2(X, min(i0 + q + ahead, n - 2))
                 _dot4(X, w, b, i0 + q, z_blk, q)
             for t in range(_BLOCK):
                 e_blk[t], k = _exp_parts(max(-abs(z_blk[t]), -700.0))
@@ -468,7 +561,7 @@ def _k_dense_binary(X, w, b, y, s, n_chunks):
                 grad_b_c += r_blk64[t]
                 r_blk[t] = as_x(r_blk64[t])
             for q in range(0, _BLOCK, 4):
-                _prefetch_rows2(X, min(i0 + q + 2 + _AHEAD, n - 2))
+                _prefetch_rows2(X, min(i0 + q + 2 + ahead, n - 2))
                 _update4(X, g, i0 + q, r_blk, q)
             i0 += _BLOCK
         for last in range(i0, stop):
