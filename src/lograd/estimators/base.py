@@ -77,6 +77,11 @@ class GradientClassifier(ClassifierMixin, BaseEstimator):
     #: leave BLAS alone (a network's matrix products are BLAS's work).
     _blas_threads = None
     _fitted_attribute = "classes_"  # set once a fit succeeded enough to predict
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # both models take CSR X
+        return tags
     _l2_per_batch = False  # the L2 penalty divided by each batch's weight (scikit-learn's MLP)
     _batch_epoch_loss = False  # an epoch's loss: the mean of its batch losses (scikit-learn MLP)
 

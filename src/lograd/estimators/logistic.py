@@ -181,11 +181,6 @@ class LogisticRegression(GradientClassifier):
     _blas_threads = 1  # the fused kernel's own threads do the work
     _fitted_attribute = "coef_"
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
         """Fit the model by minimising the objective with ``solver``.

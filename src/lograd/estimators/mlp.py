@@ -163,11 +163,6 @@ class MLPClassifier(GradientClassifier):
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, coefs_init=None, intercepts_init=None):
         """Fit the network's weights by minimising the objective with ``solver``.

@@ -36,6 +36,7 @@ import numpy as np
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, no_grad
 from lograd.errors import UserError
+from lograd.lectures.display import TraceDisplay
 from lograd.lectures.numbers import diff_text as _diff
 from lograd.lectures.numbers import format_table as _format_table
 from lograd.lectures.numbers import jsonable, short
@@ -108,7 +109,7 @@ class NodeRow:
 
 
 @dataclass(frozen=True, eq=False)
-class Explanation:
+class Explanation(TraceDisplay):
     """The trace of one forward pass, one backward pass and one gradient-descent step.
 
     Engine values (``z`` ... ``db``) come from running the lecture's graph; ``closed`` holds the
@@ -249,9 +250,6 @@ class Explanation:
         """The trace as aligned plain text for a terminal (6 significant digits)."""
         return _render(self)
 
-    def __str__(self) -> str:
-        return self.table()
-
     def page(self, steps: int = 0):
         """The step-through page's model (:class:`lograd.lectures.page.StepThrough`).
 
@@ -262,34 +260,6 @@ class Explanation:
         """
         return lecture_page(self, steps)
 
-    def write_html(self, path, steps: int = 0) -> None:
-        """Write the step-through page to ``path``: one self-contained HTML file, atomically.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        steps : int, default 0
-            With K > 0, the page has a timeline of K gradient-descent steps.
-        """
-        self.page(steps).write(path)
-
-    def show(self, steps: int = 0, height: int = 760) -> None:
-        """Display the step-through page inline in a Jupyter notebook (in an iframe).
-
-        Parameters
-        ----------
-        steps : int, default 0
-            With K > 0, the page has a timeline of K gradient-descent steps.
-        height : int, default 760
-            Of the iframe, in pixels. Click into it, then step with the arrow keys.
-        """
-        from IPython.display import HTML, display
-
-        display(HTML(self.page(steps).iframe(height)))
-
-    def _repr_html_(self) -> str:
-        """The nodes as an HTML table, for Jupyter."""
-        return self.page().table_html()
 
 
 def explain(x=DEFAULT_X, w=DEFAULT_W, b=DEFAULT_B, y=DEFAULT_Y, alpha=DEFAULT_ALPHA) -> Explanation:

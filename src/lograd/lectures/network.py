@@ -39,6 +39,7 @@ import numpy as np
 from lograd.autodiff import ops
 from lograd.autodiff.engine import Tensor, no_grad
 from lograd.errors import UserError
+from lograd.lectures.display import TraceDisplay
 from lograd.lectures.logistic import (  # one agreement rule for both lecture traces
     TEXT_WIDTH,
     NodeRow,
@@ -90,7 +91,7 @@ def course_formula(name: str, activation: str) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class NetworkTrace:
+class NetworkTrace(TraceDisplay):
     """The trace of one forward pass, one backward() and one gradient-descent step.
 
     Every array is in the course's layout, one column per example. Engine values come from
@@ -267,9 +268,6 @@ class NetworkTrace:
         """The trace as plain text for a terminal (6 significant digits)."""
         return _render(self)
 
-    def __str__(self) -> str:
-        return self.table()
-
     def page(self, steps: int = 0):
         """The step-through page's model (:class:`lograd.lectures.page.StepThrough`).
 
@@ -280,34 +278,6 @@ class NetworkTrace:
         """
         return network_page(self, steps)
 
-    def write_html(self, path, steps: int = 0) -> None:
-        """Write the step-through page to ``path``: one self-contained HTML file, atomically.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        steps : int, default 0
-            With K > 0, the page has a timeline of K gradient-descent steps.
-        """
-        self.page(steps).write(path)
-
-    def show(self, steps: int = 0, height: int = 760) -> None:
-        """Display the step-through page inline in a Jupyter notebook (in an iframe).
-
-        Parameters
-        ----------
-        steps : int, default 0
-            With K > 0, the page has a timeline of K gradient-descent steps.
-        height : int, default 760
-            Of the iframe, in pixels. Click into it, then step with the arrow keys.
-        """
-        from IPython.display import HTML, display
-
-        display(HTML(self.page(steps).iframe(height)))
-
-    def _repr_html_(self) -> str:
-        """The nodes as an HTML table, for Jupyter."""
-        return self.page().table_html()
 
 
 def explain_network(X=None, Y=None, *, W1=None, b1=None, W2=None, b2=None, activation="tanh",
