@@ -95,6 +95,36 @@ def test_the_saved_network_predicts_what_mlpclassifier_fitted_directly_predicts(
         accuracy_score(table.y, reference.predict(scaler.transform(table.X))), abs=5e-5)
 
 
+@pytest.mark.parametrize("flags, params", [
+    (["--solver", "sgd", "--learning-rate-schedule", "invscaling", "--momentum", "0.5",
+      "--batch-size", "32"],
+     dict(solver="sgd", learning_rate="invscaling", momentum=0.5, batch_size=32)),
+    (["--solver", "sgd", "--momentum", "nesterov", "--batch-size", "50",
+      "--learning-rate-schedule", "adaptive"],
+     dict(solver="sgd", nesterovs_momentum=True, batch_size=50, learning_rate="adaptive")),
+    (["--solver", "adam", "--batch-size", "64", "--class-weight", "ant=2,bee=1,cat=1"],
+     dict(solver="adam", batch_size=64, class_weight={"ant": 2.0, "bee": 1.0, "cat": 1.0})),
+])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 8 epochs
+def test_the_stochastic_flags_reach_the_network(lograd, tmp_path, flags, params):
+    """Schedules, momentum, batch sizes and class weights: the saved network is the one
+    MLPClassifier fits with those parameters on the same standardized rows."""
+    data = tmp_path / "data.csv"
+    three_classes().to_csv(data, index=False)
+    common = ["--hidden", "6", "--learning-rate", "0.05", "--max-iter", "8", "--seed", "4"]
+    result = lograd("train", data, "-t", "kind", "--test-size", "0", "--model", "mlp", *common,
+                    *flags, "-o", tmp_path / "m.lograd")
+    assert result.returncode == 0, result.stderr
+    table = read_table(data, target="kind")
+    scaler = StandardScaler().fit(table.X)
+    reference = MLPClassifier(hidden_layer_sizes=(6,), learning_rate_init=0.05, max_iter=8,
+                              random_state=4, **params).fit(scaler.transform(table.X), table.y)
+    saved = estimator(tmp_path / "m.lograd")
+    assert {name: saved.get_params()[name] for name in params} == params
+    np.testing.assert_allclose(layers(tmp_path / "m.lograd"), np.concatenate(
+        [a.ravel() for a in reference.coefs_ + reference.intercepts_]), rtol=0, atol=1e-12)
+
+
 def test_predict_and_evaluate_on_a_network_file(network, lograd, tmp_path):
     data, out, _ = network
     scaler, reference, table = direct_fit(data)
