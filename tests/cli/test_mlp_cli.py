@@ -104,6 +104,12 @@ def test_the_saved_network_predicts_what_mlpclassifier_fitted_directly_predicts(
      dict(solver="sgd", nesterovs_momentum=True, batch_size=50, learning_rate="adaptive")),
     (["--solver", "adam", "--batch-size", "64", "--class-weight", "ant=2,bee=1,cat=1"],
      dict(solver="adam", batch_size=64, class_weight={"ant": 2.0, "bee": 1.0, "cat": 1.0})),
+    (["--solver", "sgd", "--learning-rate-schedule", "invscaling", "--power-t", "0.3",
+      "--no-shuffle", "--no-nesterov", "--momentum", "0.8", "--n-iter-no-change", "3"],
+     dict(solver="sgd", learning_rate="invscaling", power_t=0.3, shuffle=False,
+          nesterovs_momentum=False, momentum=0.8, n_iter_no_change=3)),
+    (["--solver", "adam", "--beta-1", "0.8", "--beta-2", "0.99", "--epsilon", "1e-6"],
+     dict(solver="adam", beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
 ])
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 8 epochs
 def test_the_stochastic_flags_reach_the_network(lograd, tmp_path, flags, params):
@@ -221,6 +227,13 @@ def test_the_example_data_sets_train_and_name_their_columns(lograd, tmp_path):
     (["--model", "mlp", "--hidden", "4,x"], ["--hidden", "like 20,7,5"]),
     (["--model", "mlp", "--activation", "softplus"], ["--activation", "invalid choice"]),
     (["--model", "mlp", "--validation-fraction", "1"], ["--validation-fraction", "(0, 1)"]),
+    (["--power-t", "0.3"], ["--power-t is for --model mlp"]),
+    (["--no-shuffle"], ["--no-shuffle is for --model mlp"]),
+    (["--model", "mlp", "--beta-1", "1"], ["--beta-1", "[0, 1)", "'1'"]),
+    (["--model", "mlp", "--epsilon", "0"], ["--epsilon"]),
+    (["--model", "mlp", "--momentum", "nesterov", "--no-nesterov"],
+     ["--momentum nesterov and --no-nesterov"]),
+    (["--model", "mlp", "--n-iter-no-change", "0"], ["--n-iter-no-change"]),
     (["--model", "forest"], ["--model", "invalid choice"]),
     (["--example", "flowers"], ["--example", "invalid choice"]),
     (["data.csv", "--example", "flower"], ["give DATA or --example, not both"]),

@@ -205,13 +205,15 @@ _FLAGS = {"penalty": "--penalty", "solver": "--solver", "C": "--C", "l1_ratio": 
           "learning_rate_init": "--learning-rate", "hidden_layer_sizes": "--hidden",
           "activation": "--activation", "alpha": "--alpha",
           "early_stopping": "--early-stopping", "validation_fraction": "--validation-fraction",
-          "max_fun": "--max-fun"}
+          "max_fun": "--max-fun", "power_t": "--power-t", "beta_1": "--beta-1",
+          "beta_2": "--beta-2", "epsilon": "--epsilon", "n_iter_no_change": "--n-iter-no-change"}
 _NAMES = "|".join(sorted(_FLAGS, key=len, reverse=True))
 _ASSIGNMENT = re.compile(rf"(?<![\w'\"=.-])(?:parameter )?({_NAMES})=('[^']*'|\{{[^}}]*\}}|"
                          r"[^\s,;)]+)")
 _BARE = re.compile(r"(?<![\w'\"=.-])(l1_ratio|learning_rate_init|learning_rate|max_iter|"
                    r"batch_size|class_weight|checkpoint_every|hidden_layer_sizes|"
-                   r"validation_fraction|max_fun)(?![\w=])")
+                   r"validation_fraction|max_fun|power_t|beta_1|beta_2|n_iter_no_change)"
+                   r"(?![\w=])")
 # A workflow's parameter between backquotes: `output`, or with its value: `test_size=0`.
 _MARKED = re.compile(r"`(\w+)(?:=([^`]*))?`")
 _NEGATED = {"standardize": "--no-standardize", "fit_intercept": "--no-intercept"}

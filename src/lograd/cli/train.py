@@ -27,7 +27,10 @@ LOGISTIC_FLAGS = {"penalty": "--penalty", "C": "--C", "l1_ratio": "--l1-ratio",
 NETWORK_FLAGS = {"hidden": "--hidden", "activation": "--activation", "alpha": "--alpha",
                  "init": "--init", "schedule": "--learning-rate-schedule",
                  "early_stopping": "--early-stopping",
-                 "validation_fraction": "--validation-fraction", "max_fun": "--max-fun"}
+                 "validation_fraction": "--validation-fraction", "max_fun": "--max-fun",
+                 "power_t": "--power-t", "beta_1": "--beta-1", "beta_2": "--beta-2",
+                 "epsilon": "--epsilon", "no_shuffle": "--no-shuffle",
+                 "no_nesterov": "--no-nesterov"}
 FLAGS = {"data": "DATA"}  # the workflow's parameters not named --like-this (see as_flags)
 
 DESCRIPTION = """\
@@ -130,6 +133,18 @@ def _add_network_options(parser) -> None:
                        help="rows held out by --early-stopping (default: 0.1)")
     group.add_argument("--max-fun", type=_common.positive_int, metavar="N",
                        help="most loss evaluations of lbfgs (default: 15000)")
+    group.add_argument("--power-t", type=_common.non_negative_float, metavar="P",
+                       help="exponent of --learning-rate-schedule invscaling (sgd; default 0.5)")
+    group.add_argument("--beta-1", type=_moment_decay, metavar="B",
+                       help="adam's decay of the first moment, in [0, 1) (default 0.9)")
+    group.add_argument("--beta-2", type=_moment_decay, metavar="B",
+                       help="adam's decay of the second moment, in [0, 1) (default 0.999)")
+    group.add_argument("--epsilon", type=_common.positive_float, metavar="E",
+                       help="adam's numerical floor (default 1e-8)")
+    group.add_argument("--no-shuffle", action="store_true",
+                       help="mini-batches in the rows' order (sgd, adam; default: shuffled)")
+    group.add_argument("--no-nesterov", action="store_true",
+                       help="sgd's plain momentum instead of Nesterov's (the default)")
 
 
 def _hidden_units(text: str) -> tuple:
@@ -141,6 +156,13 @@ def _hidden_units(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"must be whole numbers >= 1, comma-separated, like "
                                          f"20,7,5; got {text!r}")
     return units
+
+
+def _moment_decay(text: str) -> float:
+    value = _common.unit_interval(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
 
 
 def _validation_fraction(text: str) -> float:
@@ -195,6 +217,9 @@ def _add_model_options(parser) -> None:
                        help="most iterations (epochs for sgd/adam) (default: 100)")
     group.add_argument("--tol", type=_common.non_negative_float, metavar="TOL",
                        help="stopping tolerance (default: 1e-4)")
+    group.add_argument("--n-iter-no-change", type=_common.positive_int, metavar="N",
+                       help="sgd/adam (and --early-stopping) stop after N epochs without an "
+                            "improvement of --tol (default: 10)")
     group.add_argument("--batch-size", type=_common.positive_int, metavar="N",
                        help="mini-batch size for sgd/adam (default: min(200, rows))")
     group.add_argument("--class-weight", metavar="WEIGHTS",
@@ -252,6 +277,7 @@ def _estimator_params(args) -> dict:
         raise UserError(f"--example {args.example}: give DATA or --example, not both")
     given = {
         "solver": args.solver, "max_iter": args.max_iter, "tol": args.tol,
+        "n_iter_no_change": args.n_iter_no_change,
         "batch_size": args.batch_size, "checkpoint": args.checkpoint,
         "checkpoint_every": args.checkpoint_every,
     }
@@ -260,9 +286,14 @@ def _estimator_params(args) -> dict:
                       "hidden_layer_sizes": args.hidden, "alpha": args.alpha,
                       "init": args.init, "learning_rate": args.schedule,
                       "validation_fraction": args.validation_fraction,
-                      "max_fun": args.max_fun})
+                      "max_fun": args.max_fun, "power_t": args.power_t,
+                      "beta_1": args.beta_1, "beta_2": args.beta_2, "epsilon": args.epsilon})
         if args.early_stopping:
             given["early_stopping"] = True
+        if args.no_shuffle:
+            given["shuffle"] = False
+        if args.no_nesterov:
+            given["nesterovs_momentum"] = False
     else:
         given.update({"learning_rate": args.learning_rate, "C": args.C,
                       "l1_ratio": args.l1_ratio, "penalty": args.penalty})
@@ -271,6 +302,8 @@ def _estimator_params(args) -> dict:
         params["penalty"] = None
     if args.momentum is not None:
         momentum = _momentum(args.momentum)
+        if network and momentum == "nesterov" and args.no_nesterov:
+            raise UserError("--momentum nesterov and --no-nesterov: give one of them")
         if network and momentum == "nesterov":
             params["nesterovs_momentum"] = True  # sgd's Nesterov momentum (its default)
         else:
