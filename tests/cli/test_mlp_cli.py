@@ -389,3 +389,15 @@ def test_a_killed_network_fit_resumes_from_its_checkpoint_bit_identically(lograd
                     strict=True):
         assert np.array_equal(a, b)
     assert ours.loss_curve_ == theirs.loss_curve_ and ours.n_iter_ == theirs.n_iter_ == 60
+
+
+def test_n_iter_no_change_reaches_either_model(lograd, tmp_path):
+    for model in ("logistic", "mlp"):
+        out = tmp_path / f"{model}.lograd"
+        result = lograd("train", "--example", "moons", "--model", model, "--solver", "sgd",
+                        "--n-iter-no-change", "2", "--tol", "0.01", "--max-iter", "400", "-q",
+                        "-o", out)
+        assert result.returncode == 0, result.stderr
+        fitted = estimator(out)
+        assert fitted.n_iter_no_change == 2
+        assert int(np.sum(fitted.n_iter_)) < 400, model  # it stopped on no improvement
