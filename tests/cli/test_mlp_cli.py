@@ -237,6 +237,9 @@ def test_the_example_data_sets_train_and_name_their_columns(lograd, tmp_path):
     (["--model", "forest"], ["--model", "invalid choice"]),
     (["--example", "flowers"], ["--example", "invalid choice"]),
     (["data.csv", "--example", "flower"], ["give DATA or --example, not both"]),
+    (["--example", "flower", "--target", "y"],
+     ["--target/--features/--exclude/--keep need a DATA file",
+      "--example flower has its own columns"]),
     (["--model", "mlp", "--early-stopping", "--solver", "lbfgs"],
      ["--early-stopping needs solver 'sgd', 'adam' or 'gd', not 'lbfgs'"]),
 ])

@@ -271,8 +271,10 @@ def _load(run):
 
     if run.data is None:
         if any(v is not None for v in (run.target, run.features, run.exclude, run.keep)):
-            raise UserError("`target`/`features`/`exclude`/`keep` need a `data` file (without "
-                            "`data` the bundled breast-cancer data is used)")
+            used = (f"`example` {run.example} has its own columns, features x1, x2, ... and "
+                    f"target y" if run.example is not None else
+                    "without `data` the bundled breast-cancer data is used")
+            raise UserError(f"`target`/`features`/`exclude`/`keep` need a `data` file; {used}")
         table = load_default() if run.example in (None, "breast_cancer") else \
             _example(run.example)
     else:
